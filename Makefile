@@ -1,0 +1,54 @@
+# flotilla: everyday targets. `make demo` and `make test` install what they need.
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(PATH)
+GO ?= go
+LAB_STATE ?= $(CURDIR)/.lab/state.json
+LAB_HOSTS ?= 3
+FLOTILLA := $(CURDIR)/bin/flotilla
+# Test packages share 2 cores with the lab's dockerd and sshd processes.
+TEST_FLAGS ?= -count=1 -timeout 20m -p 2
+
+.PHONY: all deps build test test-unit demo lab-up lab-down lab-status bench fuzz clean
+
+all: build
+
+deps:
+	@./scripts/install-go.sh
+	@./scripts/install-deps.sh
+	@$(GO) mod download
+
+build: deps
+	@mkdir -p bin
+	$(GO) build -o bin/flotilla ./cmd/flotilla
+	$(GO) build -o bin/flotilla-lab ./cmd/flotilla-lab
+
+# Every test, the lab-backed ones included (they need root: dockerd and sshd).
+test: deps
+	$(GO) vet ./...
+	$(GO) test $(TEST_FLAGS) ./...
+
+# Pure-logic tests only: no lab.
+test-unit: deps
+	$(GO) test -count=1 -short ./...
+
+demo: build
+	@./scripts/demo.sh "$(LAB_STATE)" "$(LAB_HOSTS)"
+
+lab-up: build
+	@bin/flotilla-lab up --state "$(LAB_STATE)" --hosts $(LAB_HOSTS)
+
+lab-down:
+	@if [ -x bin/flotilla-lab ]; then bin/flotilla-lab down --state "$(LAB_STATE)"; \
+	else $(GO) run ./cmd/flotilla-lab down --state "$(LAB_STATE)"; fi
+
+lab-status: build
+	@bin/flotilla-lab status --state "$(LAB_STATE)"
+
+bench: build
+	@echo "make bench: not built yet. It will start a lab of 10, 50 and 200 hosts and measure"
+	@echo "check/images wall time, CPU and peak RSS against the docker CLI over ssh and a minimal"
+	@echo "x/crypto/ssh client, pull against a local docker pull, and backup throughput against"
+	@echo "ssh|tar|zstd (see issue: make bench)."
+
+clean:
+	rm -rf bin

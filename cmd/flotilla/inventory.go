@@ -1,0 +1,25 @@
+package main
+
+import (
+	"errors"
+
+	"flotilla/hosts"
+)
+
+// loadHosts reads the inventory and applies --limit. Every failure here is a
+// usage error: nothing has connected yet.
+func loadHosts(opts *globalOptions) (*hosts.Inventory, []*hosts.Host, error) {
+	if opts.Inventory == "" {
+		return nil, nil, usageError{withHint{errors.New("no inventory given"),
+			"pass -i FILE or set FLOTILLA_INVENTORY (see inventory.example.toml)"}}
+	}
+	inv, err := hosts.Load(opts.Inventory)
+	if err != nil {
+		return nil, nil, usageError{err}
+	}
+	selected, err := inv.Select(opts.Limit)
+	if err != nil {
+		return nil, nil, usageError{err}
+	}
+	return inv, selected, nil
+}
