@@ -23,11 +23,11 @@ const DefaultSocket = "/var/run/docker.sock"
 
 // Conn is an open connection to one host, shared by every step of a run.
 type Conn struct {
-	Host      *hosts.Host
-	Engine    *client.Client // Engine API over the SSH connection
-	Socket    string         // remote socket the Engine requests go to
-	Handshake time.Duration  // TCP connect + SSH handshake
-	APIVersion string        // negotiated Engine API version
+	Host       *hosts.Host
+	Engine     *client.Client // Engine API over the SSH connection
+	Socket     string         // remote socket the Engine requests go to
+	Handshake  time.Duration  // TCP connect + SSH handshake
+	APIVersion string         // negotiated Engine API version
 
 	ssh *ssh.Client
 }

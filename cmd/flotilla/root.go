@@ -91,6 +91,13 @@ in parallel.`,
 		newHostsCmd(io, opts),
 		newCheckCmd(io, opts),
 		newImagesCmd(io, opts),
+		newPsCmd(io, opts),
+		newEnvCmd(io, opts),
+		newPullCmd(io, opts),
+		newPromoteCmd(io, opts),
+		newRootlessCmd(io, opts),
+		newBackupCmd(io, opts),
+		newRestoreCmd(io, opts),
 	)
 	return root
 }
