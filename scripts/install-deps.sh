@@ -16,6 +16,11 @@ have ip || need="$need iproute2"
 have setfacl || need="$need acl"
 have git || need="$need git"
 have make || need="$need make"
+# flotilla rootless tests: a real rootless engine run as a lab user, and sudo for --fix.
+have rootlesskit || need="$need rootlesskit"
+have newuidmap || [ -x /usr/bin/newuidmap ] || need="$need uidmap"
+have slirp4netns || need="$need slirp4netns"
+have sudo || need="$need sudo"
 
 [ -z "$need" ] && exit 0
 
