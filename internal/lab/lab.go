@@ -50,6 +50,9 @@ type Lab struct {
 	reg     *proc
 	mu      sync.Mutex
 	stopped bool
+
+	users    []*User           // local users made by AddUser (users.go)
+	rootless []*RootlessEngine // engines made by StartRootlessEngine (rootless.go)
 }
 
 // maxHosts is what 127.0.1.1 .. 127.254.254.254 gives.
@@ -293,6 +296,7 @@ func (l *Lab) Stop() error {
 		}()
 	}
 	wg.Wait()
+	addErr(l.removeUsers()) // after the sshds: no session runs as a lab user any more
 
 	if l.Dir != "" && strings.HasPrefix(filepath.Base(l.Dir), "flab-") {
 		// Anything still naming the lab directory was started by the lab.
