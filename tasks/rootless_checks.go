@@ -333,7 +333,7 @@ func checkUIDMap(p probe) RootlessCheck {
 	c := RootlessCheck{Name: CheckUIDMap, Status: CheckOK}
 	var found, fixes []string
 	for _, b := range []struct{ name, cap string }{{"newuidmap", "cap_setuid"}, {"newgidmap", "cap_setgid"}} {
-		path := p.get(b.name + "_path")
+		path := strings.TrimSpace(p.get(b.name + "_path"))
 		if path == "" {
 			c.Status = CheckFail
 			found = append(found, b.name+" not installed")
