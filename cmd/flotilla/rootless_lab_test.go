@@ -116,7 +116,7 @@ func TestRootlessLab(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	ready := addUser(t, l, lab.UserConfig{Tag: "ready", SubIDs: true, Linger: true})
+	ready := addUser(t, l, lab.UserConfig{Tag: "ready", SubIDs: true, Linger: true, Docker: true})
 	bare := addUser(t, l, lab.UserConfig{Tag: "bare", Docker: true})
 	sudoer := addUser(t, l, lab.UserConfig{Tag: "sudo", SubIDs: true, Sudo: true, Docker: true})
 
@@ -145,6 +145,7 @@ func TestRootlessLab(t *testing.T) {
 		{"sudoer", sudoer.Name, rootful},
 		{"root", "root", rootful},
 		{"ready-discover", ready.Name, ""},
+		{"ready-rootful", ready.Name, rootful},
 	})
 
 	t.Run("a host with a rootless engine passes every check", func(t *testing.T) {
@@ -168,6 +169,20 @@ func TestRootlessLab(t *testing.T) {
 		}
 		if c := doc.check(t, "user-service"); !strings.Contains(c.Found, "no systemd as PID 1") {
 			t.Errorf("user-service found %q: should say systemd is absent", c.Found)
+		}
+	})
+
+	t.Run("a user with a rootless engine reached on the rootful socket is told to switch", func(t *testing.T) {
+		doc, _, code := runRootless(t, "-i", inv, "-l", "ready-rootful", "rootless")
+		if code != ExitOK {
+			t.Errorf("exit %d, want 0: a warning is not a failure", code)
+		}
+		c := doc.check(t, "engine")
+		if c.Status != "warn" || !strings.Contains(c.Found, "rootful engine") || c.Fix != fmt.Sprintf("set socket = %q for this host in the inventory", engine.Socket) {
+			t.Errorf("engine %+v, want warn with the inventory fix", c)
+		}
+		if c := doc.check(t, "low-ports"); c.Status != "n/a" {
+			t.Errorf("low-ports %s: the rootful engine's containers say nothing about the rootless one", c.Status)
 		}
 	})
 
