@@ -133,7 +133,8 @@ func (e *RootlessEngine) Running() bool { return e.p.alive() }
 func (e *RootlessEngine) Stop() error {
 	var errs []error
 	if e.p.alive() {
-		// rootlesskit does not pass SIGTERM on; dockerd's pid file names the daemon.
+		// SIGTERM to dockerd itself (its pid file names it) shuts it down
+		// cleanly; rootlesskit exits when its child does.
 		if pid, ok := e.dockerdPID(); ok {
 			_ = syscall.Kill(pid, syscall.SIGTERM)
 		} else {
