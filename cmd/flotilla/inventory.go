@@ -18,6 +18,7 @@ func loadHosts(io *IOStreams, opts *globalOptions) (*hosts.Inventory, []*hosts.H
 	if err != nil {
 		return nil, nil, usageError{err}
 	}
+	inv.Apply(opts.Overrides)
 	for _, w := range inv.Warnings {
 		fmt.Fprintf(io.ErrOut, "flotilla: warning: %s\n", w)
 	}
