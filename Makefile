@@ -26,6 +26,14 @@ build: deps
 test: deps
 	$(GO) vet ./...
 	$(GO) test $(TEST_FLAGS) ./...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=10s
+
+# Fuzz the inventory loader and the pattern parser; a crasher lands in
+# hosts/testdata/fuzz and becomes a regression test of `go test`.
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzSelect -fuzztime=$(FUZZTIME) ./hosts/
+	$(GO) test -run='^$$' -fuzz=FuzzLoad -fuzztime=$(FUZZTIME) ./hosts/
 
 # Pure-logic tests only: no lab.
 test-unit: deps

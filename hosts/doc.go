@@ -29,6 +29,17 @@
 // stdin_secret_file) are taken from the inventory's folder when relative,
 // and "~/" is the home directory.
 //
+// # Patterns
+//
+// Inventory.Select takes what --limit and a backup's hosts key take: terms
+// joined by "," or ":" (union), where "&TERM" intersects with what comes
+// before and "!TERM" removes from it, read left to right ("@web,!web3",
+// "@web:&@tokyo", "role=db&dc=tokyo"). A term is "all" or "*", a host
+// name, a glob of host names (path.Match), "@group" or a bare group name,
+// or a label "key=value" whose value may be a glob. An empty pattern is
+// every host; a term that matches nothing is an error, so a typo never
+// silently shrinks a run.
+//
 // # Errors
 //
 // Load reports every problem at once in a *LoadError, one per line as

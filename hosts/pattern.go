@@ -108,11 +108,13 @@ func (inv *Inventory) match(pattern string, t term) ([]bool, error) {
 	found := false
 	set := func(j int) { m[j], found = true, true }
 	inGroup := func(g *Group) {
+		member := make(map[string]bool, len(g.Hosts))
 		for _, name := range g.Hosts {
-			for j, h := range inv.Hosts {
-				if h.Name == name {
-					set(j)
-				}
+			member[name] = true
+		}
+		for j, h := range inv.Hosts {
+			if member[h.Name] {
+				set(j)
 			}
 		}
 	}

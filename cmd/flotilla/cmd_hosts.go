@@ -15,7 +15,7 @@ func newHostsCmd(io *IOStreams, opts *globalOptions) *cobra.Command {
 		Short: "List the selected hosts, without connecting",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, selected, err := loadHosts(opts)
+			_, selected, err := loadHosts(io, opts)
 			if err != nil {
 				return err
 			}

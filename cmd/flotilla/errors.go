@@ -12,6 +12,11 @@ type hinted interface{ Hint() string }
 // printError prints err once, one "flotilla: error:" prefix per line, then any hint.
 func printError(io *IOStreams, err error) {
 	for _, line := range strings.Split(strings.TrimRight(err.Error(), "\n"), "\n") {
+		// Packages below cmd may end a message with "hint: ..." lines of their own.
+		if hint, ok := strings.CutPrefix(line, "hint: "); ok {
+			fmt.Fprintf(io.ErrOut, "flotilla: hint: %s\n", hint)
+			continue
+		}
 		fmt.Fprintf(io.ErrOut, "flotilla: error: %s\n", line)
 	}
 	var h hinted

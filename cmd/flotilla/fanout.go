@@ -11,7 +11,7 @@ import (
 // runTask connects to the selected hosts, runs task on each, renders results
 // with v, and returns the run's exit status as an exitError (nil when all ok).
 func runTask(ctx context.Context, io *IOStreams, opts *globalOptions, task tasks.Task, v view) error {
-	_, selected, err := loadHosts(opts)
+	_, selected, err := loadHosts(io, opts)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"flotilla/hosts"
 )
 
 // globalOptions are the flags every command shares.
@@ -21,6 +23,7 @@ type globalOptions struct {
 	Output    string
 	Quiet     bool
 	Verbose   bool
+	Overrides hosts.Overrides
 }
 
 // usageError marks errors that mean "nothing ran because the input was wrong": exit 2.
@@ -86,6 +89,7 @@ in parallel.`,
 	f.StringVarP(&opts.Output, "output", "o", "table", "output format: table, json or jsonl")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print only failures and the summary")
 	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "log what flotilla does to stderr")
+	addOverrideFlags(f, &opts.Overrides)
 
 	root.AddCommand(
 		newHostsCmd(io, opts),
@@ -113,6 +117,9 @@ func (o *globalOptions) validate() error {
 	}
 	if o.Timeout < 0 {
 		return usageError{fmt.Errorf("--timeout must not be negative, got %s", o.Timeout)}
+	}
+	if err := o.Overrides.Validate(); err != nil {
+		return usageError{err}
 	}
 	return nil
 }
