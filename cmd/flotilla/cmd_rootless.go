@@ -22,21 +22,27 @@ func newRootlessCmd(io *IOStreams, opts *globalOptions) *cobra.Command {
 		Use:   "rootless",
 		Short: "Check rootless-Docker readiness on every host: engine, linger, user service, subuid/subgid, ...",
 		Long: `rootless checks, on every selected host, what a rootless Docker engine needs for
-the SSH user (or --user NAME): the engine and its socket, systemd linger, the
+the SSH user (or --for-user NAME): the engine and its socket, systemd linger, the
 docker.service user unit, /etc/subuid and /etc/subgid, newuidmap/newgidmap, user
 namespaces, ports below 1024, and where the user's docker CLI points. Each check
 says ok, warn, fail or n/a, what it found, and the command that fixes it.
 
 --fix applies the safe fixes (linger) through sudo -n, showing each command on
 stderr first; --fix --dry-run only shows them. The exit status is 1 when any
-host has a failing check.`,
+host has a failing check.
+
+The global --user sets the SSH user, and so the user checked; --for-user checks
+another user over the same login (from root, everything is readable; from an
+ordinary user, what sits in the other user's home or runtime directory is n/a).`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return rootlessRun(cmd.Context(), io, opts, o)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.task.User, "user", "", "check this user instead of each host's SSH user")
+	// Not --user: that global flag sets the SSH user (rootless --user NAME
+	// logs in as NAME and checks NAME); --for-user checks NAME over the SSH user's login.
+	f.StringVar(&o.task.User, "for-user", "", "check this user instead of the SSH user (the SSH login stays as it is)")
 	f.BoolVar(&o.task.Fix, "fix", false, "apply the safe fixes (linger) through sudo -n")
 	f.BoolVar(&o.task.DryRun, "dry-run", false, "with --fix: show the fix commands, run nothing")
 	return cmd
@@ -44,7 +50,7 @@ host has a failing check.`,
 
 func rootlessRun(ctx context.Context, io *IOStreams, opts *globalOptions, o *rootlessOptions) error {
 	if o.task.User != "" && !tasks.ValidUserName(o.task.User) {
-		return usageError{withHint{fmt.Errorf("--user %q is not a valid user name", o.task.User),
+		return usageError{withHint{fmt.Errorf("--for-user %q is not a valid user name", o.task.User),
 			"a user name is letters, digits, '_', '.' and '-', at most 32 characters, not starting with a digit or '-'"}}
 	}
 	if o.task.DryRun && !o.task.Fix {

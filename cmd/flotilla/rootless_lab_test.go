@@ -308,7 +308,7 @@ func TestRootlessLab(t *testing.T) {
 	})
 
 	t.Run("root checks another user and fixes without sudo", func(t *testing.T) {
-		doc, _, code := runRootless(t, "-i", inv, "-l", "root", "rootless", "--user", ready.Name)
+		doc, _, code := runRootless(t, "-i", inv, "-l", "root", "rootless", "--for-user", ready.Name)
 		if code != ExitOK {
 			t.Errorf("exit %d, want 0: %+v", code, doc)
 		}
@@ -319,7 +319,7 @@ func TestRootlessLab(t *testing.T) {
 			t.Errorf("user %q, want %s", doc.Hosts[0].Data.User, ready.Name)
 		}
 		os.Remove(bare.LingerFile())
-		doc, errOut, _ := runRootless(t, "-i", inv, "-l", "root", "rootless", "--user", bare.Name, "--fix")
+		doc, errOut, _ := runRootless(t, "-i", inv, "-l", "root", "rootless", "--for-user", bare.Name, "--fix")
 		fixes := doc.Hosts[0].Data.Fixes
 		if len(fixes) != 1 || fixes[0].Outcome != "applied" || strings.Contains(fixes[0].Command, "sudo") {
 			t.Errorf("fixes %+v (stderr %q), want the linger fix applied by root without sudo", fixes, errOut)
@@ -329,8 +329,19 @@ func TestRootlessLab(t *testing.T) {
 		}
 	})
 
+	t.Run("the global --user logs in as that user and checks it", func(t *testing.T) {
+		doc, errOut, _ := runRootless(t, "-i", inv, "-l", "root", "--user", ready.Name, "rootless")
+		if len(doc.Hosts) != 1 || doc.Hosts[0].Data.User != ready.Name {
+			t.Fatalf("hosts %+v (stderr %q), want %s checked", doc.Hosts, errOut, ready.Name)
+		}
+		// Logged in as the user itself: its home and runtime dir are readable.
+		if c := doc.check(t, "cli-env"); c.Status != "ok" {
+			t.Errorf("cli-env %s %q, want ok as %s", c.Status, c.Found, ready.Name)
+		}
+	})
+
 	t.Run("another user's private files are n/a", func(t *testing.T) {
-		doc, _, _ := runRootless(t, "-i", inv, "-l", "bare", "rootless", "--user", ready.Name)
+		doc, _, _ := runRootless(t, "-i", inv, "-l", "bare", "rootless", "--for-user", ready.Name)
 		for _, name := range []string{"engine", "cli-env", "user-service"} {
 			if c := doc.check(t, name); c.Status != "n/a" {
 				t.Errorf("%s: %s %q, want n/a: %s cannot look into %s's home or runtime dir", name, c.Status, c.Found, bare.Name, ready.Name)
@@ -342,14 +353,14 @@ func TestRootlessLab(t *testing.T) {
 	})
 
 	t.Run("a missing user fails that host", func(t *testing.T) {
-		doc, _, code := runRootless(t, "-i", inv, "-l", "root", "rootless", "--user", "flab-nosuchuser")
+		doc, _, code := runRootless(t, "-i", inv, "-l", "root", "rootless", "--for-user", "flab-nosuchuser")
 		if code != ExitFailed || doc.Hosts[0].Status != "failed" || !strings.Contains(doc.Hosts[0].Error, `"flab-nosuchuser" does not exist`) {
 			t.Errorf("exit %d host %+v, want failed: user does not exist", code, doc.Hosts[0])
 		}
 	})
 
 	t.Run("bad flags are usage errors", func(t *testing.T) {
-		for _, args := range [][]string{{"rootless", "--user", "a b"}, {"rootless", "--dry-run"}} {
+		for _, args := range [][]string{{"rootless", "--for-user", "a b"}, {"rootless", "--dry-run"}} {
 			_, errOut, code := flotilla(t, append([]string{"-i", inv}, args...)...)
 			if code != ExitUsage || !strings.Contains(errOut, "flotilla: error:") {
 				t.Errorf("%v: exit %d stderr %q, want 2 with an error", args, code, errOut)
