@@ -45,6 +45,10 @@ func (t Images) list(ctx context.Context, engine imageLister) ([]Image, error) {
 	for _, s := range res.Items {
 		created := time.Unix(s.Created, 0).UTC()
 		tags := s.RepoTags
+		// Engines before API 1.44 list a dangling image as "<none>:<none>".
+		if len(tags) == 1 && tags[0] == "<none>:<none>" {
+			tags = nil
+		}
 		if len(tags) == 0 {
 			if !t.All {
 				continue
