@@ -89,6 +89,17 @@ func (s *statusWriter) setStatus(line string) {
 	io.WriteString(s.w, clearLine+line)
 }
 
+// updateStatus changes the status text without drawing it: the next Write
+// or setStatus shows it. A finished host's line redraws the status with the
+// new counts for free, without a second redraw.
+func (s *statusWriter) updateStatus(line string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.status != "" {
+		s.status = line
+	}
+}
+
 // clearStatus removes the status line.
 func (s *statusWriter) clearStatus() {
 	s.mu.Lock()

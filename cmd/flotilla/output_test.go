@@ -112,22 +112,27 @@ func TestJSONShape(t *testing.T) {
 }
 
 func TestTableFitsWidth(t *testing.T) {
-	tb := newTable([]string{"HOST", "IMAGE", "STATUS"})
-	tb.add([]string{"web1", strings.Repeat("registry.example.com/team/", 3) + "app:1", "Up 3 minutes"})
-	tb.add([]string{"db-primary", "postgres:16", "Exited (0) 2 hours ago"})
-	tb.fit(60)
+	tb := newTable([]string{"HOST", "IMAGE", "STATUS", "ID"})
+	tb.add([]string{"web1", strings.Repeat("registry.example.com/team/", 3) + "app:1", "Up 3 minutes", "3c942fd77d78"})
+	tb.add([]string{"db-primary", "postgres:16", "Exited (0) 2 hours ago with a long tail of words", "e5d628d46f23"})
+	tb.fit(80)
 	var out strings.Builder
 	tb.write(&out)
 	for _, line := range strings.Split(strings.TrimRight(out.String(), "\n"), "\n") {
-		if n := len([]rune(line)); n > 60 {
-			t.Errorf("line of %d runes does not fit 60:\n%s", n, line)
+		if n := len([]rune(line)); n > 80 {
+			t.Errorf("line of %d runes does not fit 80:\n%s", n, line)
 		}
 		if !strings.HasPrefix(line, "HOST") && !strings.HasPrefix(line, "web1 ") && !strings.HasPrefix(line, "db-primary ") {
 			t.Errorf("host column was cut: %q", line)
 		}
 	}
-	if !strings.Contains(out.String(), "…") || !strings.Contains(out.String(), "postgres:16") {
-		t.Errorf("want the long image cut with … and short cells whole:\n%s", out.String())
+	for _, whole := range []string{"postgres:16", "3c942fd77d78", "e5d628d46f23", "/team/app:1", "registry.exa"} {
+		if !strings.Contains(out.String(), whole) {
+			t.Errorf("want ids, short cells and both ends of a cut cell whole (%q):\n%s", whole, out.String())
+		}
+	}
+	if strings.Count(out.String(), "…") != 2 {
+		t.Errorf("want the long image and the long status cut:\n%s", out.String())
 	}
 }
 

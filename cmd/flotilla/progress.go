@@ -50,17 +50,21 @@ func startProgress(line *statusWriter, width int, color bool, total, forks int) 
 	return p
 }
 
-// hostDone counts a finished host; the next tick shows it.
+// hostDone counts a finished host. The status text changes without a
+// redraw: the host's own line, or the next tick, draws it.
 func (p *progress) hostDone(r tasks.Result) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.done++
 	if r.Status == tasks.StatusFailed || r.Status == tasks.StatusUnreachable {
 		p.failed++
 	}
+	p.mu.Unlock()
+	p.line.updateStatus(p.text())
 }
 
-func (p *progress) draw() {
+func (p *progress) draw() { p.line.setStatus(p.text()) }
+
+func (p *progress) text() string {
 	p.mu.Lock()
 	done, failed := p.done, p.failed
 	p.mu.Unlock()
@@ -79,7 +83,7 @@ func (p *progress) draw() {
 	if visible := len(line) - (len(failedText) - len(fmt.Sprintf("%d failed", failed))); p.width > 1 && visible >= p.width {
 		line = fmt.Sprintf("%d/%d done, %d failed", done, p.total, failed)
 	}
-	p.line.setStatus(line)
+	return line
 }
 
 // end stops redrawing and clears the line.

@@ -106,7 +106,7 @@ in parallel.`,
 				return err
 			}
 			opts.logger = newLogger(io, opts)
-			if cmd.Name() == "completion" || strings.HasPrefix(cmd.Name(), "__complete") {
+			if isMetaCommand(cmd) {
 				return nil
 			}
 			return opts.takeLock()
@@ -174,6 +174,20 @@ func (o *globalOptions) validate() error {
 		}
 	}
 	return nil
+}
+
+// isMetaCommand says whether cmd only talks about flotilla (help, shell
+// completion): those never wait for or take the run lock.
+func isMetaCommand(cmd *cobra.Command) bool {
+	for c := cmd; c.HasParent(); c = c.Parent() {
+		if !c.Parent().HasParent() {
+			switch name := c.Name(); {
+			case name == "help", name == "completion", strings.HasPrefix(name, "__complete"):
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // checkDir says whether path's directory exists, so a bad --report or

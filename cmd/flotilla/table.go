@@ -34,12 +34,16 @@ func printable(s string) string {
 	return q[1 : len(q)-1]
 }
 
-// minColumn is the narrowest a column is cut to when fitting a terminal.
-const minColumn = 8
+// minColumn is the narrowest a column is cut to when fitting a terminal:
+// ids (12), dates and short digests (19) are never cut, a cut id being
+// of no use.
+const minColumn = 20
 
-// fit cuts the widest columns (never the first: the host) until a row fits
-// in width, marking cut cells with "…". Columns already narrower than
-// minColumn stay whole, so a very narrow terminal still wraps.
+// fit cuts the widest columns until a row fits in width, marking cut cells
+// with "…" (see cut). The first column (the host) is never cut, and the second (what
+// the row is about: an image, a container) only when cutting the others to
+// minColumn was not enough. Columns narrower than minColumn stay whole, so a
+// very narrow terminal still wraps.
 func (t *table) fit(width int) {
 	widths := t.natural()
 	total := func() int {
@@ -49,9 +53,17 @@ func (t *table) fit(width int) {
 		}
 		return n
 	}
+	for first := 2; first >= 1; first-- {
+		t.shrink(widths, first, width, total)
+	}
+	t.widths = widths
+}
+
+// shrink narrows the widest of columns first.. by one rune at a time.
+func (t *table) shrink(widths []int, first, width int, total func() int) {
 	for total() > width {
 		widest := -1
-		for i := 1; i < len(widths); i++ {
+		for i := first; i < len(widths); i++ {
 			if widths[i] > minColumn && (widest < 0 || widths[i] > widths[widest]) {
 				widest = i
 			}
@@ -61,7 +73,6 @@ func (t *table) fit(width int) {
 		}
 		widths[widest]--
 	}
-	t.widths = widths
 }
 
 func (t *table) natural() []int {
@@ -98,11 +109,14 @@ func (t *table) write(w io.Writer) {
 	io.WriteString(w, b.String())
 }
 
-// cut shortens s to n runes, the last one "…".
+// cut shortens s to n runes with "…" in the middle: both ends of an image
+// reference (registry, tag) say more than its middle.
 func cut(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
 	r := []rune(s)
-	return string(r[:n-1]) + "…"
+	head := (n - 1) / 2
+	tail := n - 1 - head
+	return string(r[:head]) + "…" + string(r[len(r)-tail:])
 }

@@ -507,6 +507,11 @@ func TestLabUnattended(t *testing.T) {
 			t.Errorf("the locked-out run connected to host1")
 		}
 
+		// Asking for a completion script never waits for the lock.
+		if out, _, code := flotilla(t, "--lock", lock, "completion", "fish"); code != ExitOK || out == "" {
+			t.Errorf("completion under a held lock: exit %d", code)
+		}
+
 		if err := holder.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
