@@ -636,6 +636,48 @@ func TestLabUnattended(t *testing.T) {
 		}
 	})
 
+	t.Run("an interrupted run still writes its report and metrics", func(t *testing.T) {
+		slow := filepath.Join(dir, "slow.toml") // written by the lock subtest: connect_timeout 120s
+		frozen := l.Hosts[2]
+		if err := frozen.Freeze(); err != nil {
+			t.Fatal(err)
+		}
+		defer frozen.Thaw()
+		report, metrics := filepath.Join(dir, "interrupted.json"), filepath.Join(dir, "interrupted.prom")
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		// The frozen host keeps the run going until the cancel, like a Ctrl-C.
+		time.AfterFunc(time.Second, cancel)
+		var out, errOut bytes.Buffer
+		streams := &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut, TermWidth: 80}
+		code := run(ctx, streams, []string{"-i", slow, "--timeout", "120s", "--report", report, "--metrics", metrics, "images"})
+		if code != ExitInterrupted {
+			t.Errorf("exit %d, want %d; stderr %s", code, ExitInterrupted, errOut.String())
+		}
+		var doc struct {
+			Hosts []struct {
+				Host, Status string
+			}
+			Summary summary
+		}
+		data, err := os.ReadFile(report)
+		if err != nil {
+			t.Fatalf("no report after an interrupt: %v", err)
+		}
+		decode(t, string(data), &doc)
+		if doc.Summary.ExitCode != ExitInterrupted || doc.Summary.Total != 3 {
+			t.Errorf("report summary %+v", doc.Summary)
+		}
+		for _, h := range doc.Hosts {
+			if h.Host == frozen.Name && h.Status == "ok" {
+				t.Errorf("the frozen host is ok in the report")
+			}
+		}
+		if _, run := readMetrics(t, metrics); run["flotilla_run_exit_code"] != ExitInterrupted {
+			t.Errorf("metrics exit code %v", run["flotilla_run_exit_code"])
+		}
+	})
+
 	t.Run("a missing report directory is a usage error before connecting", func(t *testing.T) {
 		before := accepted(t, l)
 		_, errOut, code := flotilla(t, "-i", inv, "--report", filepath.Join(dir, "nope", "r.json"), "images")
