@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -74,14 +75,14 @@ func (p *progress) text() string {
 	if p.forks <= 0 {
 		running = p.total - done
 	}
-	failedText := fmt.Sprintf("%d failed", failed)
-	if failed > 0 && p.color {
-		failedText = paint(red, failedText)
-	}
-	line := fmt.Sprintf("%d/%d done, %d running, %s, %s", done, p.total, running, failedText,
-		time.Since(p.started).Truncate(100*time.Millisecond))
-	if visible := len(line) - (len(failedText) - len(fmt.Sprintf("%d failed", failed))); p.width > 1 && visible >= p.width {
+	elapsed := time.Since(p.started).Truncate(100 * time.Millisecond)
+	line := fmt.Sprintf("%d/%d done, %d running, %d failed, %s", done, p.total, running, failed, elapsed)
+	if p.width > 1 && len(line) >= p.width { // a line that wraps cannot be redrawn in place
 		line = fmt.Sprintf("%d/%d done, %d failed", done, p.total, failed)
+	}
+	if failed > 0 && p.color {
+		f := fmt.Sprintf(", %d failed", failed)
+		line = strings.Replace(line, f, ", "+paint(red, f[2:]), 1)
 	}
 	return line
 }
