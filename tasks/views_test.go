@@ -1,8 +1,11 @@
 package tasks
 
 import (
+	"net/netip"
 	"slices"
 	"testing"
+
+	"github.com/moby/moby/api/types/container"
 )
 
 func TestLooksSecret(t *testing.T) {
@@ -86,5 +89,28 @@ func TestSpreadImages(t *testing.T) {
 	}
 	if got[1].Ref != "y:1" || !got[1].Drift || got[1].IDs != 2 {
 		t.Errorf("y:1: %+v, want two ids, drift", got[1])
+	}
+}
+
+func TestContainerOf(t *testing.T) {
+	s := container.Summary{
+		ID:    "abc",
+		Names: []string{"/other/alias", "/web"},
+		Image: "nginx:1",
+		Ports: []container.PortSummary{
+			{PrivatePort: 443, Type: "tcp"},
+			{IP: netip.MustParseAddr("127.0.0.1"), PrivatePort: 80, PublicPort: 8080, Type: "tcp"},
+			{IP: netip.MustParseAddr("::"), PrivatePort: 80, PublicPort: 8080, Type: "tcp"},
+		},
+		Labels:  map[string]string{ComposeProjectLabel: "shop", ComposeServiceLabel: "web"},
+		State:   container.StateRunning,
+		Status:  "Up 2 hours",
+		Created: 1700000000,
+	}
+	c := containerOf(s)
+	wantPorts := []string{"127.0.0.1:8080->80/tcp", "443/tcp", "[::]:8080->80/tcp"}
+	if c.Name != "web" || c.Project != "shop" || c.Service != "web" || c.State != "running" ||
+		!slices.Equal(c.Ports, wantPorts) || c.Created.Unix() != 1700000000 {
+		t.Errorf("containerOf = %+v, want name web, compose shop/web, ports %v", c, wantPorts)
 	}
 }
