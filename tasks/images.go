@@ -13,7 +13,8 @@ import (
 
 // Images lists the images a host's engine holds, one row per tag.
 type Images struct {
-	All bool // include dangling (untagged) images
+	All     bool     // include dangling (untagged) images
+	Filters []string // globs on repository:tag (see MatchRef); any one may match; none means all
 }
 
 // Image is one repository:tag on a host.
@@ -44,6 +45,10 @@ func (t Images) list(ctx context.Context, engine imageLister) ([]Image, error) {
 	for _, s := range res.Items {
 		created := time.Unix(s.Created, 0).UTC()
 		tags := s.RepoTags
+		// Engines before API 1.44 list a dangling image as "<none>:<none>".
+		if len(tags) == 1 && tags[0] == "<none>:<none>" {
+			tags = nil
+		}
 		if len(tags) == 0 {
 			if !t.All {
 				continue
@@ -51,6 +56,9 @@ func (t Images) list(ctx context.Context, engine imageLister) ([]Image, error) {
 			tags = []string{"<none>:<none>"}
 		}
 		for _, tag := range tags {
+			if !t.matches(tag) {
+				continue
+			}
 			out = append(out, Image{Ref: tag, ID: s.ID, Digest: digestFor(tag, s.RepoDigests),
 				Size: s.Size, Created: created})
 		}
@@ -71,4 +79,16 @@ func digestFor(tag string, digests []string) string {
 		}
 	}
 	return ""
+}
+
+func (t Images) matches(ref string) bool {
+	if len(t.Filters) == 0 || ref == "<none>:<none>" { // dangling images have no ref to filter on
+		return true
+	}
+	for _, f := range t.Filters {
+		if MatchRef(f, ref) {
+			return true
+		}
+	}
+	return false
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"flotilla/connect"
@@ -9,7 +11,8 @@ import (
 )
 
 // runTask connects to the selected hosts, runs task on each, renders results
-// with v, and returns the run's exit status as an exitError (nil when all ok).
+// with v, writes --report and --metrics, and returns the run's exit status
+// as an exitError (nil when all ok).
 func runTask(ctx context.Context, io *IOStreams, opts *globalOptions, task tasks.Task, v view) error {
 	_, selected, err := loadHosts(io, opts)
 	if err != nil {
@@ -20,17 +23,52 @@ func runTask(ctx context.Context, io *IOStreams, opts *globalOptions, task tasks
 
 	p := newPrinter(io, opts, task.Name(), v)
 	runner := &tasks.Runner{Forks: opts.Forks, Timeout: opts.Timeout, Dialer: pool}
+	opts.logger.Debug("run started", "command", task.Name(), "hosts", len(selected), "forks", opts.Forks, "timeout", opts.Timeout.String())
 	start := time.Now()
+	p.start(len(selected))
 	results := runner.Run(ctx, selected, task, p.hostDone)
 	sum := summarize(results, time.Since(start))
+	sum.ExitCode = sum.exitCode()
+	if ctx.Err() != nil {
+		sum.ExitCode = ExitInterrupted
+	}
 	if err := p.finish(results, sum); err != nil {
 		return err
 	}
-	if ctx.Err() != nil {
-		return exitError{ExitInterrupted}
+	// The files come after the output, so a failure to write them is the
+	// last thing on stderr; an unattended run must not lose its record
+	// silently, so that is a failed run.
+	if err := writeRunFiles(opts, newDocument(task.Name(), p.started, v, results, sum), results, sum); err != nil {
+		printError(io, err)
+		if sum.ExitCode == ExitOK || sum.ExitCode == ExitUnreachable {
+			sum.ExitCode = ExitFailed
+		}
 	}
-	if code := sum.exitCode(); code != ExitOK {
-		return exitError{code}
+	if sum.ExitCode != ExitOK {
+		return exitError{sum.ExitCode}
+	}
+	return nil
+}
+
+// writeRunFiles writes --report and --metrics, each atomically.
+func writeRunFiles(opts *globalOptions, doc document, results []tasks.Result, sum summary) error {
+	if opts.Report != "" {
+		data, err := json.MarshalIndent(doc, "", "  ")
+		if err != nil {
+			return fmt.Errorf("report %s: %w", opts.Report, err)
+		}
+		// 0600: a report of env --show-secrets holds secrets.
+		if err := writeFileAtomic(opts.Report, append(data, '\n'), 0o600); err != nil {
+			return fmt.Errorf("report %s: %w", opts.Report, err)
+		}
+		opts.logger.Debug("report written", "path", opts.Report)
+	}
+	if opts.Metrics != "" {
+		// 0644: node_exporter reads it as its own user.
+		if err := writeFileAtomic(opts.Metrics, metricsText(doc.Command, results, sum, doc.Finished), 0o644); err != nil {
+			return fmt.Errorf("metrics %s: %w", opts.Metrics, err)
+		}
+		opts.logger.Debug("metrics written", "path", opts.Metrics)
 	}
 	return nil
 }
@@ -44,6 +82,7 @@ type summary struct {
 	Total       int           `json:"total"`
 	Duration    time.Duration `json:"-"`
 	DurationMS  float64       `json:"duration_ms"`
+	ExitCode    int           `json:"exit_code"`
 }
 
 func summarize(results []tasks.Result, d time.Duration) summary {

@@ -7,8 +7,13 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-// TestMain lets testscript scripts run the real flotilla main as "flotilla".
+// TestMain lets tests run the real flotilla main in a child process: as
+// "flotilla" in testscript scripts, or as the test binary itself with
+// FLOTILLA_TEST_MAIN=1 (a lock holder a test can SIGKILL).
 func TestMain(m *testing.M) {
+	if os.Getenv("FLOTILLA_TEST_MAIN") == "1" {
+		os.Exit(Main(os.Stdin, os.Stdout, os.Stderr, os.Args[1:]))
+	}
 	testscript.Main(m, map[string]func(){
 		"flotilla": func() { os.Exit(Main(os.Stdin, os.Stdout, os.Stderr, os.Args[1:])) },
 	})
