@@ -11,11 +11,11 @@ import (
 // runTask connects to the selected hosts, runs task on each, renders results
 // with v, and returns the run's exit status as an exitError (nil when all ok).
 func runTask(ctx context.Context, io *IOStreams, opts *globalOptions, task tasks.Task, v view) error {
-	_, selected, err := loadHosts(opts)
+	inv, selected, err := loadHosts(opts)
 	if err != nil {
 		return err
 	}
-	pool := connect.NewPool()
+	pool := connect.NewPool(connect.WithInventory(inv))
 	defer pool.Close()
 
 	p := newPrinter(io, opts, task.Name(), v)
