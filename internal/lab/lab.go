@@ -50,6 +50,10 @@ type Lab struct {
 	reg     *proc
 	mu      sync.Mutex
 	stopped bool
+
+	// cleanups undo what the fault helpers (faults.go, netns.go) made
+	// outside Dir: users, network namespaces. Run by Stop, last first.
+	cleanups []func() error
 }
 
 // maxHosts is what 127.0.1.1 .. 127.254.254.254 gives.
@@ -293,6 +297,7 @@ func (l *Lab) Stop() error {
 		}()
 	}
 	wg.Wait()
+	addErr(l.runCleanups())
 
 	if l.Dir != "" && strings.HasPrefix(filepath.Base(l.Dir), "flab-") {
 		// Anything still naming the lab directory was started by the lab.

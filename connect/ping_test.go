@@ -1,0 +1,5 @@
+package connect
+
+import "github.com/moby/moby/client"
+
+var clientPing = client.PingOptions{}

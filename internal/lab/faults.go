@@ -1,0 +1,193 @@
+package lab
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Faults: ways to break a lab host on purpose, for tests of how flotilla
+// reports them. Whatever they make outside the lab directory (system users,
+// sockets under /run/user) is undone by Lab.Stop.
+
+// addCleanup registers f to run in Stop, after every sshd has stopped.
+func (l *Lab) addCleanup(f func() error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cleanups = append(l.cleanups, f)
+}
+
+func (l *Lab) runCleanups() error {
+	l.mu.Lock()
+	fs := l.cleanups
+	l.cleanups = nil
+	l.mu.Unlock()
+	var errs []error
+	for i := len(fs) - 1; i >= 0; i-- {
+		errs = append(errs, fs[i]())
+	}
+	return errors.Join(errs...)
+}
+
+// Stop stops the engine (its containers too); its socket goes away, so
+// hosts using it answer SSH but have no engine. Start starts it again.
+func (e *Engine) Stop() error { return e.stop() }
+
+// Start starts a stopped engine again with the same directories and socket.
+func (e *Engine) Start(ctx context.Context) error {
+	if e.p.alive() {
+		return fmt.Errorf("engine %s: already running (pid %d)", e.Name, e.PID)
+	}
+	return e.start(ctx)
+}
+
+// User is a system user the lab created; the lab's client key logs in as
+// it on every lab host (AuthorizedKeysFile is the lab's own file).
+type User struct {
+	Name string
+	UID  int
+	Home string
+}
+
+// randomSuffix is n random bytes in hex.
+func randomSuffix(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// AddUser creates a system user flab-<role>-<random> (no password, shell
+// /bin/sh, group nogroup, home under the lab dir) that is in no group
+// that may open the lab's engine sockets (root:root or root:docker, 0660):
+// the user for "permission denied on the socket". Stop deletes it.
+func (l *Lab) AddUser(role string) (*User, error) {
+	name := "flab-" + role + "-" + randomSuffix(3)
+	if len(name) > 32 {
+		return nil, fmt.Errorf("lab: user name %q too long", name)
+	}
+	home := filepath.Join(l.Dir, "home", name)
+	if err := os.MkdirAll(filepath.Dir(home), 0o755); err != nil {
+		return nil, err
+	}
+	// "*" (not "!"): a locked account is refused by sshd without PAM.
+	out, err := exec.Command("useradd", "--system", "--no-create-home", "--home-dir", home,
+		"--shell", "/bin/sh", "--gid", "nogroup", "--password", "*", name).CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("lab: useradd %s: %v: %s", name, err, strings.TrimSpace(string(out)))
+	}
+	l.addCleanup(func() error {
+		out, err := exec.Command("userdel", "--force", name).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("userdel %s: %v: %s", name, err, strings.TrimSpace(string(out)))
+		}
+		return nil
+	})
+	u, err := user.Lookup(name)
+	if err != nil {
+		return nil, fmt.Errorf("lab: %w", err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	if err := os.Mkdir(home, 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.Chown(home, uid, gid); err != nil {
+		return nil, err
+	}
+	return &User{Name: name, UID: uid, Home: home}, nil
+}
+
+// AddRootlessSocket makes /run/user/UID/docker.sock for u: a socket owned
+// by u that relays to engine e, where a rootless engine's socket would be.
+// It lets socket discovery find "the user's rootless engine". Stop removes
+// it (and /run/user/UID when the lab made it).
+func (l *Lab) AddRootlessSocket(u *User, e *Engine) (string, error) {
+	dir := filepath.Join("/run/user", strconv.Itoa(u.UID))
+	made := false
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return "", err
+		}
+		made = true
+	}
+	if err := os.Chown(dir, u.UID, -1); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "docker.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return "", fmt.Errorf("lab: %w", err)
+	}
+	if err := os.Chown(path, u.UID, -1); err != nil {
+		ln.Close()
+		return "", err
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	open := map[net.Conn]bool{}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			open[c] = true
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				relay(c, e.Socket)
+				mu.Lock()
+				delete(open, c)
+				mu.Unlock()
+			}()
+		}
+	}()
+	l.addCleanup(func() error {
+		ln.Close()
+		mu.Lock()
+		for c := range open {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+		os.Remove(path)
+		if made {
+			return os.RemoveAll(dir)
+		}
+		return nil
+	})
+	return path, nil
+}
+
+// relay copies between c and a new connection to socket until either ends.
+func relay(c net.Conn, socket string) {
+	defer c.Close()
+	up, err := net.DialTimeout("unix", socket, 5*time.Second)
+	if err != nil {
+		return
+	}
+	defer up.Close()
+	done := make(chan struct{}, 2)
+	go func() { _, _ = io.Copy(up, c); done <- struct{}{} }()
+	go func() { _, _ = io.Copy(c, up); done <- struct{}{} }()
+	<-done
+	c.Close()
+	up.Close()
+	<-done
+}
