@@ -39,8 +39,14 @@ func labEntry(name string, h *lab.Host, extra string) invHost {
 func loadInventory(t *testing.T, l *lab.Lab, home, defaults string, list ...invHost) *hosts.Inventory {
 	t.Helper()
 	var b strings.Builder
-	fmt.Fprintf(&b, "[defaults]\nuser = \"root\"\nidentity_file = %q\nknown_hosts = %q\nconnect_timeout = \"3s\"\n%s\n",
-		l.IdentityFile, l.KnownHosts, defaults)
+	b.WriteString("[defaults]\nuser = \"root\"\nconnect_timeout = \"3s\"\n")
+	if !strings.Contains(defaults, "identity_file") {
+		fmt.Fprintf(&b, "identity_file = %q\n", l.IdentityFile)
+	}
+	if !strings.Contains(defaults, "known_hosts") {
+		fmt.Fprintf(&b, "known_hosts = %q\n", l.KnownHosts)
+	}
+	b.WriteString(defaults + "\n")
 	for _, h := range list {
 		fmt.Fprintf(&b, "\n[[host]]\nname = %q\naddress = %q\nport = %d\n%s\n", h.name, h.addr, h.port, h.extra)
 	}
@@ -330,10 +336,10 @@ func TestLabKeepalive(t *testing.T) {
 		t.Fatal("connection closed while the host answers keepalives")
 	case <-time.After(time.Second):
 	}
-	if err := l.Hosts[0].Freeze(); err != nil {
+	if err := l.Hosts[0].FreezeAll(); err != nil {
 		t.Fatal(err)
 	}
-	defer l.Hosts[0].Thaw()
+	defer l.Hosts[0].ThawAll()
 	select {
 	case <-closed:
 	case <-time.After(30 * time.Second): // failure guard only

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -190,4 +191,35 @@ func relay(c net.Conn, socket string) {
 	c.Close()
 	up.Close()
 	<-done
+}
+
+// FreezeAll SIGSTOPs the host's sshd and every process below it (the
+// per-connection sshds too): open connections go silent, like a host
+// that hung mid-run. ThawAll undoes it.
+func (h *Host) FreezeAll() error {
+	return h.signalAll(syscall.SIGSTOP)
+}
+
+// ThawAll SIGCONTs what FreezeAll stopped.
+func (h *Host) ThawAll() error {
+	return h.signalAll(syscall.SIGCONT)
+}
+
+func (h *Host) signalAll(sig syscall.Signal) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.p.alive() {
+		return fmt.Errorf("%s: sshd is not running", h.Name)
+	}
+	if err := h.p.signal(sig); err != nil {
+		return err
+	}
+	for _, pid := range descendants(h.p.PID) {
+		st, err := procStartTime(pid)
+		if err != nil {
+			continue
+		}
+		_ = (&proc{PID: pid, Start: st}).signal(sig)
+	}
+	return nil
 }
