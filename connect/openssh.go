@@ -131,7 +131,9 @@ func dialOpenSSH(ctx context.Context, h *hosts.Host, sshConfig string, lookup fu
 	l.flags = append(flags, "-o", "ControlPath="+l.controlPath())
 
 	timeout := connectTimeout(h.ConnectTimeout)
-	hctx, cancel := context.WithTimeout(ctx, timeout+time.Second) // ssh's own ConnectTimeout fires first
+	// ssh's own ConnectTimeout covers TCP and the banner; this guard covers
+	// a server that stalls later in the handshake.
+	hctx, cancel := context.WithTimeout(ctx, 2*timeout)
 	defer cancel()
 	start := time.Now()
 	args := append(append([]string{}, l.flags...), "-o", "ControlMaster=yes", "-o", "ControlPersist=no", "-N", "--", h.Name)
@@ -159,9 +161,9 @@ func dialOpenSSH(ctx context.Context, h *hosts.Host, sshConfig string, lookup fu
 			return nil, 0, classifyOpenSSHError(h, addr, l.masterErr.String())
 		case <-hctx.Done():
 			l.Close()
-			cause := errors.New("no SSH handshake before the connect timeout: the host accepted TCP but did not answer")
-			if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				cause = ctx.Err()
+			cause := fmt.Errorf("no SSH session after %s (ssh reported nothing)", 2*timeout)
+			if ctx.Err() != nil {
+				cause = context.Cause(ctx)
 			}
 			if msg := strings.TrimSpace(l.masterErr.String()); msg != "" {
 				return nil, 0, classifyOpenSSHError(h, addr, msg)
