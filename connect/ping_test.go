@@ -1,5 +1,11 @@
 package connect
 
-import "github.com/moby/moby/client"
+import (
+	"errors"
+
+	"github.com/moby/moby/client"
+)
 
 var clientPing = client.PingOptions{}
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }
