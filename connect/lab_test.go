@@ -39,7 +39,10 @@ func labEntry(name string, h *lab.Host, extra string) invHost {
 func loadInventory(t *testing.T, l *lab.Lab, home, defaults string, list ...invHost) *hosts.Inventory {
 	t.Helper()
 	var b strings.Builder
-	b.WriteString("[defaults]\nuser = \"root\"\nconnect_timeout = \"3s\"\n")
+	b.WriteString("[defaults]\nuser = \"root\"\n")
+	if !strings.Contains(defaults, "connect_timeout") {
+		b.WriteString("connect_timeout = \"5s\"\n")
+	}
 	if !strings.Contains(defaults, "identity_file") {
 		fmt.Fprintf(&b, "identity_file = %q\n", l.IdentityFile)
 	}
@@ -141,6 +144,25 @@ func TestLabJumpHosts(t *testing.T) {
 			log, _ := os.ReadFile(pair.Hidden.Log)
 			if !strings.Contains(string(log), "Accepted publickey for root from 169.254.") {
 				t.Errorf("hidden host log shows no login from the jump host's network:\n%s", log)
+			}
+		})
+	}
+
+	// A hidden host that accepts TCP and then says nothing: the connect
+	// timeout still ends the dial, through the jump host's channel.
+	if err := pair.Hidden.Freeze(); err != nil {
+		t.Fatal(err)
+	}
+	defer pair.Hidden.Thaw()
+	for _, tr := range transports {
+		t.Run(tr+" frozen behind the jump", func(t *testing.T) {
+			inv := loadInventory(t, l, home, fmt.Sprintf("transport = %q\nconnect_timeout = \"2s\"", tr),
+				labEntry("jump", pair.Jump, sock), labEntry("hidden", pair.Hidden, sock+"\njump = \"jump\""))
+			p := NewPool(WithInventory(inv))
+			defer p.Close()
+			_, err := get(t, p, inv, "hidden")
+			if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "did not answer") {
+				t.Errorf("frozen host behind a jump: %v; want unreachable, did not answer", err)
 			}
 		})
 	}

@@ -226,26 +226,45 @@ func (l *opensshLink) Close() error {
 		select {
 		case <-l.masterDone:
 		default:
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			args := append(append([]string{}, l.flags...), "-O", "exit", "--", l.host.Name)
-			exit := exec.CommandContext(ctx, sshBinary, args...)
-			_ = exit.Run()
-			cancel()
-			select {
-			case <-l.masterDone:
-			case <-time.After(2 * time.Second):
-				_ = l.master.Process.Signal(syscall.SIGTERM)
-				select {
-				case <-l.masterDone:
-				case <-time.After(3 * time.Second):
-					_ = l.master.Process.Kill()
-					<-l.masterDone
-				}
+			// A master that is up is asked to exit; one still connecting
+			// (no control socket yet) is stopped by PID at once.
+			grace := time.Duration(0)
+			if _, err := os.Stat(l.controlPath()); err == nil {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				args := append(append([]string{}, l.flags...), "-O", "exit", "--", l.host.Name)
+				_ = exec.CommandContext(ctx, sshBinary, args...).Run()
+				cancel()
+				grace = 2 * time.Second
 			}
+			l.stopMaster(grace)
 		}
 		os.RemoveAll(l.dir)
 	})
 	return nil
+}
+
+// stopMaster waits up to grace for the master to exit, then SIGTERMs it
+// and, after 3s more, SIGKILLs it; it returns once the master was reaped.
+func (l *opensshLink) stopMaster(grace time.Duration) {
+	wait := func(d time.Duration) bool {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-l.masterDone:
+			return true
+		case <-t.C:
+			return false
+		}
+	}
+	if wait(grace) {
+		return
+	}
+	_ = l.master.Process.Signal(syscall.SIGTERM)
+	if wait(3 * time.Second) {
+		return
+	}
+	_ = l.master.Process.Kill()
+	<-l.masterDone
 }
 
 // classifyOpenSSHError sorts ssh's stderr into the same errors the ssh
