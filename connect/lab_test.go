@@ -295,10 +295,11 @@ func TestLabEncryptedKey(t *testing.T) {
 			p := NewPool(WithInventory(inv))
 			defer p.Close()
 			_, err := get(t, p, inv, "host1")
+			t.Logf("%v (hint: %s)", err, Hint(err))
 			if !errors.Is(err, ErrAuth) {
 				t.Fatalf("got %v, want ErrAuth", err)
 			}
-			if tr == TransportSSH && !strings.Contains(err.Error(), "encrypted and no ssh-agent holds it") {
+			if !strings.Contains(err.Error(), "encrypted and no ssh-agent holds it") {
 				t.Errorf("error does not say the key is encrypted: %v", err)
 			}
 			if !strings.Contains(Hint(err), "ssh-add") {

@@ -292,6 +292,12 @@ func classifyOpenSSHError(h *hosts.Host, addr, stderr string) error {
 	case strings.Contains(msg, "Permission denied"):
 		e.Kind = ErrAuth
 		e.Err = fmt.Errorf("user %q: no offered key was accepted (%s)", h.User, short)
+		if h.IdentityFile != "" {
+			// BatchMode skipped the key without saying so: say it.
+			if _, err := loadSigner(h.IdentityFile); err != nil {
+				e.Err = fmt.Errorf("%w (%w)", e.Err, err)
+			}
+		}
 		e.Hint = "check user and identity_file; an encrypted key must be loaded into ssh-agent (ssh-add)"
 	case strings.Contains(msg, "Connection refused"):
 		e.Err = errors.New("connection refused")
