@@ -1,6 +1,7 @@
 package connect
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -117,7 +118,7 @@ func TestClassifyOpenSSHError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		err := classifyOpenSSHError(h, "127.0.1.9:22", tt.stderr)
-		if !errorsIs(err, tt.kind) || !strings.Contains(err.Error(), tt.text) {
+		if !errors.Is(err, tt.kind) || !strings.Contains(err.Error(), tt.text) {
 			t.Errorf("%q: got %v, want %v containing %q", tt.stderr, err, tt.kind, tt.text)
 		}
 	}
