@@ -123,7 +123,7 @@ func dialOpenSSH(ctx context.Context, h *hosts.Host, sshConfig string, lookup fu
 		return nil, 0, &Error{Addr: addr, Kind: ErrUnreachable, Err: fmt.Errorf("the openssh transport needs ssh: %w", err),
 			Hint: "install the OpenSSH client, or use transport = \"ssh\""}
 	}
-	dir, err := os.MkdirTemp("", "flotilla-ssh-")
+	dir, err := os.MkdirTemp(controlBase(), "flotilla-ssh-")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -175,6 +175,16 @@ func dialOpenSSH(ctx context.Context, h *hosts.Host, sshConfig string, lookup fu
 }
 
 func (l *opensshLink) controlPath() string { return filepath.Join(l.dir, "cm") }
+
+// controlBase is where control sockets go: $TMPDIR when it is short, else
+// /tmp (a unix socket path, plus the suffix ssh adds while creating it,
+// must stay under 108 bytes).
+func controlBase() string {
+	if d := os.TempDir(); len(d) <= 48 {
+		return d
+	}
+	return "/tmp"
+}
 
 // command is ssh (multiplexed on the master) running remote on the host.
 func (l *opensshLink) command(ctx context.Context, remote string) *exec.Cmd {
