@@ -2,10 +2,12 @@ package connect
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"sync"
 	"time"
 
+	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 
 	"flotilla/hosts"
@@ -16,6 +18,11 @@ import (
 type Pool struct {
 	mu    sync.Mutex
 	conns map[string]*poolEntry
+
+	inv               *hosts.Inventory // jump hosts are looked up here
+	sshConfig         string           // openssh: -F file, "" for ssh's own default
+	keepaliveInterval time.Duration
+	keepaliveMissed   int
 
 	agentOnce   sync.Once
 	agent       agent.ExtendedAgent
@@ -28,9 +35,30 @@ type poolEntry struct {
 	err  error
 }
 
+// Option configures a Pool.
+type Option func(*Pool)
+
+// WithInventory lets the pool find jump hosts (a host's jump names another
+// inventory host).
+func WithInventory(inv *hosts.Inventory) Option { return func(p *Pool) { p.inv = inv } }
+
+// WithSSHConfig makes the openssh transport read this ssh_config file
+// (ssh -F) instead of ~/.ssh/config.
+func WithSSHConfig(path string) Option { return func(p *Pool) { p.sshConfig = path } }
+
+// WithKeepalive sets how often the ssh transport asks a host whether it is
+// alive, and after how many unanswered intervals the connection is closed.
+func WithKeepalive(interval time.Duration, missed int) Option {
+	return func(p *Pool) { p.keepaliveInterval, p.keepaliveMissed = interval, missed }
+}
+
 // NewPool returns an empty pool; Close it at the end of the run.
-func NewPool() *Pool {
-	return &Pool{conns: map[string]*poolEntry{}}
+func NewPool(opts ...Option) *Pool {
+	p := &Pool{conns: map[string]*poolEntry{}, keepaliveInterval: DefaultKeepaliveInterval, keepaliveMissed: DefaultKeepaliveMissed}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
 }
 
 // Get returns the host's connection, dialling it on first use. A failed dial
@@ -52,6 +80,9 @@ func (p *Pool) Get(ctx context.Context, h *hosts.Host) (*Conn, error) {
 		}
 	}
 	e.conn, e.err = p.dial(ctx, h)
+	if e.err != nil {
+		setHost(e.err, h)
+	}
 	close(e.done)
 	return e.conn, e.err
 }
@@ -61,40 +92,69 @@ func (p *Pool) sharedAgent() agent.ExtendedAgent {
 	return p.agent
 }
 
+func (p *Pool) lookup(name string) *hosts.Host {
+	if p.inv == nil {
+		return nil
+	}
+	return p.inv.Host(name)
+}
+
 func (p *Pool) dial(ctx context.Context, h *hosts.Host) (*Conn, error) {
-	auth, notes, err := authMethods(p.sharedAgent(), h.IdentityFile)
-	if err != nil {
-		setHost(err, h, sshAddr(h))
-		return nil, err
+	c := &Conn{Host: h, Transport: h.Transport}
+	if c.Transport == "" {
+		c.Transport = TransportSSH
 	}
-	hostKey, err := hostKeyCallback(h.KnownHosts)
-	if err != nil {
-		return nil, &Error{Host: h.Name, Addr: sshAddr(h), Kind: ErrHostKeyUnknown, Err: err,
-			Hint: "set known_hosts in the inventory to a file that lists the host's key"}
+	switch c.Transport {
+	case TransportSSH:
+		l, handshake, err := p.dialSSH(ctx, h)
+		if err != nil {
+			return nil, err
+		}
+		c.link, c.Handshake = l, handshake
+	case TransportOpenSSH:
+		l, handshake, err := dialOpenSSH(ctx, h, p.sshConfig, p.lookup)
+		if err != nil {
+			return nil, err
+		}
+		c.link, c.Handshake = l, handshake
+	default:
+		return nil, &Error{Addr: sshAddr(h), Kind: ErrUnreachable, Err: fmt.Errorf("unknown transport %q", c.Transport),
+			Hint: `set transport to "ssh" or "openssh"`}
 	}
-	start := time.Now()
-	sc, err := dialSSH(ctx, h, auth, notes, hostKey)
-	if err != nil {
-		return nil, err
-	}
-	c := &Conn{Host: h, ssh: sc, Handshake: time.Since(start), Socket: h.Socket}
-	if c.Socket == "" {
-		c.Socket = DefaultSocket
-	}
-	if c.Engine, err = newEngineClient(sc, c.Socket); err != nil {
-		sc.Close()
-		return nil, err
-	}
-	if err := c.pingEngine(ctx); err != nil {
+	if err := c.openEngine(ctx); err != nil {
 		c.Close()
 		return nil, err
 	}
 	return c, nil
 }
 
-func setHost(err error, h *hosts.Host, addr string) {
+func (p *Pool) dialSSH(ctx context.Context, h *hosts.Host) (*sshLink, time.Duration, error) {
+	hops, err := route(h, p.lookup)
+	if err != nil {
+		return nil, 0, &Error{Addr: sshAddr(h), Kind: ErrUnreachable, Err: err,
+			Hint: "check jump in the inventory and ProxyJump in ~/.ssh/config"}
+	}
+	auth := func(hp hop) ([]ssh.AuthMethod, []error, error) {
+		return authMethods(p.sharedAgent(), hp.identityFile)
+	}
+	start := time.Now()
+	target, jumps, err := dialRoute(ctx, hops, auth)
+	if err != nil {
+		return nil, 0, err
+	}
+	l := &sshLink{client: target, jumps: jumps}
+	if p.keepaliveInterval > 0 {
+		l.stopAlive = keepalive(target, p.keepaliveInterval, max(p.keepaliveMissed, 1))
+	}
+	return l, time.Since(start), nil
+}
+
+func setHost(err error, h *hosts.Host) {
 	if ce, ok := err.(*Error); ok {
-		ce.Host, ce.Addr = h.Name, addr
+		ce.Host = h.Name
+		if ce.Addr == "" || ce.Addr == "local" {
+			ce.Addr = sshAddr(h)
+		}
 	}
 }
 

@@ -7,6 +7,10 @@ set -eu
 need=""
 have() { command -v "$1" >/dev/null 2>&1; }
 have dockerd || need="$need docker.io"
+# The openssh transport runs `docker system dial-stdio` on the (lab) host.
+have docker || [ -x /usr/bin/docker ] || need="$need docker.io"
+# Lab users without access to the engine socket (internal/lab/faults.go).
+have useradd || [ -x /usr/sbin/useradd ] || need="$need passwd"
 have sshd || [ -x /usr/sbin/sshd ] || need="$need openssh-server openssh-client"
 have docker-registry || [ -x /usr/bin/docker-registry ] || need="$need docker-registry"
 [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx wget && ldd /bin/busybox 2>&1 | grep -q 'not a dynamic' || need="$need busybox-static"

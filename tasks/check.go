@@ -10,8 +10,10 @@ import (
 	"flotilla/connect"
 )
 
-// Check reports what an admin needs to trust a host: the engine behind the
-// connection, its API version, platform, and how long reaching it takes.
+// Check reports what an admin needs to trust a host: how it was reached
+// (transport, user, socket and whether the socket was discovered), the
+// engine behind the connection, its API version, platform, rootless or
+// not, and how long reaching it takes.
 type Check struct{}
 
 // CheckResult is one host's check.
@@ -28,6 +30,10 @@ type CheckResult struct {
 	RoundTrip     time.Duration `json:"-"`
 	HandshakeMS   float64       `json:"ssh_handshake_ms"`
 	RoundTripMS   float64       `json:"api_round_trip_ms"`
+
+	// Added later: the JSON only grows.
+	Transport        string `json:"transport"`         // "ssh" or "openssh"
+	SocketDiscovered bool   `json:"socket_discovered"` // found on the host, not set in the inventory
 }
 
 type infoReader interface {
@@ -59,6 +65,9 @@ func runCheck(ctx context.Context, engine infoReader, c *connect.Conn) (*CheckRe
 		RoundTrip:     rtt,
 		HandshakeMS:   ms(c.Handshake),
 		RoundTripMS:   ms(rtt),
+
+		Transport:        c.Transport,
+		SocketDiscovered: c.SocketDiscovered,
 	}
 	for _, opt := range info.Info.SecurityOptions {
 		if strings.Contains(opt, "name=rootless") {

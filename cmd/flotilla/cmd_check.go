@@ -20,10 +20,14 @@ func newCheckCmd(io *IOStreams, opts *globalOptions) *cobra.Command {
 }
 
 var checkView = view{
-	columns: []string{"ENGINE", "API", "OS/ARCH", "ROOTLESS", "SOCKET", "SSH", "API RTT"},
+	columns: []string{"TRANSPORT", "USER", "ENGINE", "API", "OS/ARCH", "ROOTLESS", "SOCKET", "SSH", "API RTT"},
 	rows: func(data any) [][]string {
 		c := data.(*tasks.CheckResult)
-		return [][]string{{c.EngineVersion, c.APIVersion, c.OS + "/" + c.Arch, yesNo(c.Rootless), c.Socket,
+		socket := c.Socket
+		if c.SocketDiscovered {
+			socket += " (discovered)"
+		}
+		return [][]string{{c.Transport, c.User, c.EngineVersion, c.APIVersion, c.OS + "/" + c.Arch, yesNo(c.Rootless), socket,
 			fmt.Sprintf("%.1fms", c.HandshakeMS), fmt.Sprintf("%.1fms", c.RoundTripMS)}}
 	},
 }

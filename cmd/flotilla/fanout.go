@@ -14,11 +14,11 @@ import (
 // with v, writes --report and --metrics, and returns the run's exit status
 // as an exitError (nil when all ok).
 func runTask(ctx context.Context, io *IOStreams, opts *globalOptions, task tasks.Task, v view) error {
-	_, selected, err := loadHosts(io, opts)
+	inv, selected, err := loadHosts(io, opts)
 	if err != nil {
 		return err
 	}
-	pool := connect.NewPool()
+	pool := connect.NewPool(connect.WithInventory(inv))
 	defer pool.Close()
 
 	p := newPrinter(io, opts, task.Name(), v)

@@ -53,6 +53,9 @@ type Lab struct {
 
 	users    []*User           // local users made by AddUser (users.go)
 	rootless []*RootlessEngine // engines made by StartRootlessEngine (rootless.go)
+	// cleanups undo what the fault helpers (faults.go, netns.go) made
+	// outside Dir: users, network namespaces. Run by Stop, last first.
+	cleanups []func() error
 }
 
 // maxHosts is what 127.0.1.1 .. 127.254.254.254 gives.
@@ -297,6 +300,7 @@ func (l *Lab) Stop() error {
 	}
 	wg.Wait()
 	addErr(l.removeUsers()) // after the sshds: no session runs as a lab user any more
+	addErr(l.runCleanups())
 
 	if l.Dir != "" && strings.HasPrefix(filepath.Base(l.Dir), "flab-") {
 		// Anything still naming the lab directory was started by the lab.
