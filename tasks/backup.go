@@ -45,7 +45,7 @@ type BackupItem struct {
 	StoredBytes int64       `json:"stored_bytes"`
 	Entries     int         `json:"entries,omitempty"`
 	Seconds     float64     `json:"seconds"`
-	MBPerSecond float64     `json:"mb_per_second"` // raw MB (10^6 bytes) per second
+	MBPerSecond float64     `json:"mb_per_second"`       // raw MB (10^6 bytes) per second
 	Stopped     []string    `json:"stopped,omitempty"`   // containers stopped while a volume was read
 	Restarted   []string    `json:"restarted,omitempty"` // and started again
 	Warnings    []string    `json:"warnings,omitempty"`

@@ -23,11 +23,11 @@ import (
 type RestoreResult struct {
 	Set         string  `json:"set"`
 	File        string  `json:"file"`
-	Target      string  `json:"target"`                 // volume, or the container the dump went to
-	Created     bool    `json:"created,omitempty"`      // the volume did not exist
-	Overwrote   bool    `json:"overwrote,omitempty"`    // the volume was not empty (--force)
-	RawBytes    int64   `json:"raw_bytes"`              // bytes sent to the host
-	Entries     int     `json:"entries,omitempty"`      // tar entries, from the manifest
+	Target      string  `json:"target"`              // volume, or the container the dump went to
+	Created     bool    `json:"created,omitempty"`   // the volume did not exist
+	Overwrote   bool    `json:"overwrote,omitempty"` // the volume was not empty (--force)
+	RawBytes    int64   `json:"raw_bytes"`           // bytes sent to the host
+	Entries     int     `json:"entries,omitempty"`   // tar entries, from the manifest
 	Seconds     float64 `json:"seconds"`
 	MBPerSecond float64 `json:"mb_per_second"`
 	Output      string  `json:"output,omitempty"` // restore_command's output, trimmed

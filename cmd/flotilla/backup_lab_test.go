@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age"
+
 	"flotilla/backup"
 	"flotilla/internal/lab"
 )
@@ -41,9 +43,7 @@ type backupDoc struct {
 				Stopped     []string `json:"stopped"`
 				Restarted   []string `json:"restarted"`
 			} `json:"items"`
-			Pruned      []string `json:"pruned"`
-			RawBytesR   int64    `json:"raw_bytes"`
-			MBPerSecond float64  `json:"mb_per_second"`
+			Pruned []string `json:"pruned"`
 		} `json:"data"`
 	} `json:"hosts"`
 }
@@ -484,6 +484,63 @@ exclude = [%q]
 		}
 	})
 
+	t.Run("age: encrypted to recipients, verified and restored with the identity", func(t *testing.T) {
+		id, err := age.GenerateX25519Identity()
+		if err != nil {
+			t.Fatal(err)
+		}
+		idFile := filepath.Join(t.TempDir(), "key.txt")
+		if err := os.WriteFile(idFile, []byte(id.String()+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := e1.CreateVolume(ctx, "plain"); err != nil {
+			t.Fatal(err)
+		}
+		const marker = "clear-text-marker-5d1e"
+		if _, err := l.RunScript(ctx, e1, map[string]string{"plain": "/v"}, "mkdir /v/d && echo "+marker+" > /v/d/f"); err != nil {
+			t.Fatal(err)
+		}
+		store := filepath.Join(t.TempDir(), "store")
+		inv := backupInventory(t, l, store, 5, fmt.Sprintf(`recipients = [%q]
+
+[[backup.volume]]
+name = "enc"
+hosts = "host1"
+volumes = ["plain"]
+`, id.Recipient().String()))
+		// (decls follow [backup]'s own keys, so recipients lands in [backup].)
+		out, errOut, code := flotilla(t, "-i", inv, "-o", "json", "backup")
+		if code != ExitOK {
+			t.Fatalf("encrypted backup: exit %d\n%s\n%s", code, errOut, out)
+		}
+		doc := parseBackupDoc(t, out)
+		file := filepath.Join(store, "host1", doc.Hosts[0].Data.Set, "volume-plain.tar.zst.age")
+		stored, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.HasPrefix(stored, []byte("age-encryption.org/v1")) || bytes.Contains(stored, []byte(marker)) {
+			t.Fatalf("%s is not an age file, or holds the clear text", file)
+		}
+		_, errOut, code = flotilla(t, "-i", inv, "backup", "verify")
+		if code != ExitOK || !strings.Contains(errOut, "--identity") {
+			t.Fatalf("verify without identity: exit %d, want 0 with a hint\n%s", code, errOut)
+		}
+		if out, errOut, code := flotilla(t, "-i", inv, "backup", "verify", "--identity", idFile); code != ExitOK || strings.Contains(errOut, "hint") {
+			t.Fatalf("verify with identity: exit %d\n%s\n%s", code, out, errOut)
+		}
+		if _, errOut, code := flotilla(t, "-i", inv, "restore", "volume", "host1", "latest", "plain", "--to", "plain2"); code != ExitUsage || !strings.Contains(errOut, "encrypted") {
+			t.Fatalf("restore of an encrypted set without identity: exit %d, want 2\n%s", code, errOut)
+		}
+		t.Setenv(identityEnv, idFile)
+		if out, errOut, code := flotilla(t, "-i", inv, "restore", "volume", "host1", "latest", "plain", "--to", "plain2"); code != ExitOK {
+			t.Fatalf("restore with identity: exit %d\n%s\n%s", code, out, errOut)
+		}
+		if a, b := fingerprint(t, l, e1, "plain"), fingerprint(t, l, e1, "plain2"); a != b {
+			t.Fatalf("restored encrypted volume differs:\n%s\n%s", a, b)
+		}
+	})
+
 	t.Run("ssh connection killed mid-stream: no complete-looking set, next run works", func(t *testing.T) {
 		e2 := h2.Engine
 		if err := e2.CreateVolume(ctx, "ctl"); err != nil {
@@ -512,33 +569,24 @@ hosts = "host2"
 service = "slow"
 command = ["sh", "-c", "if [ -e /ctl/slow ]; then head -c 8388608 /dev/urandom; sleep 600; else echo done; fi"]
 `, src))
-		type result struct {
-			out, errOut string
-			code        int
+		// Ctrl-C while the dump streams: exit 130, nothing left behind.
+		cctx, cancel := context.WithCancel(ctx)
+		done := startBackup(t, cctx, inv)
+		waitStreaming(t, store)
+		cancel()
+		r := <-done
+		if r.code != ExitInterrupted {
+			t.Fatalf("interrupted backup: exit %d, want 130\n%s\n%s", r.code, r.out, r.errOut)
 		}
-		done := make(chan result, 1)
-		go func() {
-			out, errOut, code := flotilla(t, "-i", inv, "-o", "json", "backup")
-			done <- result{out, errOut, code}
-		}()
-		// Wait until the dump is streaming into the partial set, then kill sshd.
-		deadline := time.Now().Add(60 * time.Second)
-		for {
-			files, _ := filepath.Glob(filepath.Join(store, "host2", "*.partial", "dump-slow.zst.tmp"))
-			if len(files) == 1 {
-				if fi, err := os.Stat(files[0]); err == nil && fi.Size() > 1<<20 {
-					break
-				}
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("the dump never started streaming")
-			}
-			time.Sleep(20 * time.Millisecond)
+		if complete, partial := storeState(t, store, "host2"); len(complete)+len(partial) != 0 {
+			t.Fatalf("an interrupted backup left complete %v, partial %v", complete, partial)
 		}
+
+		done = startBackup(t, ctx, inv)
+		waitStreaming(t, store)
 		if err := h2.Stop(); err != nil {
 			t.Fatal(err)
 		}
-		var r result
 		select {
 		case r = <-done:
 		case <-time.After(2 * time.Minute):
@@ -579,6 +627,42 @@ command = ["sh", "-c", "if [ -e /ctl/slow ]; then head -c 8388608 /dev/urandom; 
 			t.Fatalf("verify: exit %d\n%s\n%s", code, out, errOut)
 		}
 	})
+}
+
+type cliResult struct {
+	out, errOut string
+	code        int
+}
+
+// startBackup runs "backup -o json" in the background until ctx is cancelled.
+func startBackup(t *testing.T, ctx context.Context, inv string) <-chan cliResult {
+	done := make(chan cliResult, 1)
+	go func() {
+		var out, errOut bytes.Buffer
+		io := &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut, TermWidth: 80}
+		code := run(ctx, io, []string{"-i", inv, "-o", "json", "backup"})
+		done <- cliResult{out.String(), errOut.String(), code}
+	}()
+	return done
+}
+
+// waitStreaming waits until host2's slow dump has put over 1 MiB into its
+// partial set.
+func waitStreaming(t *testing.T, store string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		files, _ := filepath.Glob(filepath.Join(store, "host2", "*.partial", "dump-slow.zst.tmp"))
+		if len(files) == 1 {
+			if fi, err := os.Stat(files[0]); err == nil && fi.Size() > 1<<20 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the dump never started streaming")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // argvContaining returns "pid N: argv" of a process whose command line

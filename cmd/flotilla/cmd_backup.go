@@ -33,12 +33,22 @@ host: DIR/HOST/TIMESTAMP/. A set is complete, or it does not exist under its
 final name. After a successful run, each host keeps its newest "keep" sets.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			noDefaultTimeout(cmd, opts)
 			return backupRun(cmd.Context(), io, opts, only)
 		},
 	}
 	cmd.Flags().StringVar(&only, "only", "", "run only the declaration with this name")
 	cmd.AddCommand(newBackupListCmd(io, opts), newBackupVerifyCmd(io, opts), newBackupPruneCmd(io, opts))
 	return cmd
+}
+
+// noDefaultTimeout lifts the per-host time limit for commands that move
+// whole volumes, unless --timeout was given: a large volume must not be cut
+// off by a default meant for listing images.
+func noDefaultTimeout(cmd *cobra.Command, opts *globalOptions) {
+	if !cmd.Flags().Changed("timeout") {
+		opts.Timeout = 0
+	}
 }
 
 // loadBackup reads the inventory and its [backup] table.

@@ -98,6 +98,7 @@ with --force, files not in the backup stay.`,
 			if to != "" {
 				target = to
 			}
+			noDefaultTimeout(cmd, opts)
 			t := &tasks.RestoreVolume{Set: si, Manifest: m, Item: it, Target: target, Force: force, Identities: ids}
 			return runOn(cmd.Context(), io, opts, []*hosts.Host{h}, t, restoreView)
 		},
@@ -139,6 +140,7 @@ standard input. A non-zero exit status is a failure that shows its stderr.`,
 			if m.Encrypted && len(ids) == 0 {
 				return usageError{withHint{fmt.Errorf("set %s is encrypted", si.SetPath()), "pass --identity FILE or set " + identityEnv}}
 			}
+			noDefaultTimeout(cmd, opts)
 			t := &tasks.RestoreDump{Set: si, Manifest: m, Item: it, Decl: *decl, Identities: ids}
 			return runOn(cmd.Context(), io, opts, []*hosts.Host{h}, t, restoreView)
 		},
