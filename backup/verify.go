@@ -51,8 +51,8 @@ func Verify(si SetInfo, ids []age.Identity) []FileCheck {
 	return out
 }
 
-func verifyItem(si SetInfo, m *Manifest, it Item, ids []age.Identity) FileCheck {
-	fc := FileCheck{Host: si.Host, Set: si.Name, File: it.File, Size: it.Size, RawSize: it.RawSize}
+func verifyItem(si SetInfo, m *Manifest, it Item, ids []age.Identity) (fc FileCheck) {
+	fc = FileCheck{Host: si.Host, Set: si.Name, File: it.File, Size: it.Size, RawSize: it.RawSize}
 	start := time.Now()
 	defer func() { fc.Seconds = time.Since(start).Seconds() }()
 	fail := func(err error) FileCheck {

@@ -165,6 +165,7 @@ func (iw *ItemWriter) Close() (Item, error) {
 	}
 	err := iw.finish()
 	if err != nil {
+		iw.zw.Close() // frees the encoder's goroutines; the file is removed anyway
 		iw.cleanup()
 		return Item{}, err
 	}
