@@ -87,11 +87,19 @@ func stopUsers(ctx context.Context, eng containerStopper, volume string) ([]stri
 	}
 	sort.Strings(names)
 	var stopped []string
+	// A stop is not cancelled half way: the engine would finish it anyway,
+	// and a container stopped but not recorded would never be started again.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
 	for _, n := range names {
-		if _, err := eng.ContainerStop(ctx, n, client.ContainerStopOptions{}); err != nil {
+		if err := ctx.Err(); err != nil {
+			return stopped, err
+		}
+		_, err := eng.ContainerStop(sctx, n, client.ContainerStopOptions{})
+		stopped = append(stopped, n) // also on error: it may be stopped, and starting it again is harmless
+		if err != nil {
 			return stopped, fmt.Errorf("stopping container %s (it uses volume %q): %w", n, volume, err)
 		}
-		stopped = append(stopped, n)
 	}
 	return stopped, nil
 }
