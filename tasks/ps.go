@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
@@ -63,7 +62,7 @@ func (t Ps) list(ctx context.Context, engine containerLister) ([]Container, erro
 
 func containerOf(s container.Summary) Container {
 	return Container{
-		Name:    containerName(s.Names),
+		Name:    containerName(s.Names, s.ID),
 		ID:      s.ID,
 		Image:   s.Image,
 		Command: s.Command,
@@ -74,21 +73,6 @@ func containerOf(s container.Summary) Container {
 		Service: s.Labels[ComposeServiceLabel],
 		Created: time.Unix(s.Created, 0).UTC(),
 	}
-}
-
-// containerName is the container's own name: the engine lists it with a
-// leading slash, next to link aliases ("/other/alias") that are not names.
-func containerName(names []string) string {
-	for _, n := range names {
-		n = strings.TrimPrefix(n, "/")
-		if !strings.Contains(n, "/") {
-			return n
-		}
-	}
-	if len(names) > 0 {
-		return strings.TrimPrefix(names[0], "/")
-	}
-	return ""
 }
 
 func portStrings(ports []container.PortSummary) []string {

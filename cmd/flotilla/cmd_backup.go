@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"flotilla/backup"
-	"flotilla/connect"
 	"flotilla/hosts"
 	"flotilla/tasks"
 )
@@ -52,8 +51,8 @@ func noDefaultTimeout(cmd *cobra.Command, opts *globalOptions) {
 }
 
 // loadBackup reads the inventory and its [backup] table.
-func loadBackup(opts *globalOptions) (*hosts.Inventory, []*hosts.Host, *hosts.Backup, error) {
-	inv, selected, err := loadHosts(opts)
+func loadBackup(io *IOStreams, opts *globalOptions) (*hosts.Inventory, []*hosts.Host, *hosts.Backup, error) {
+	inv, selected, err := loadHosts(io, opts)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -65,7 +64,7 @@ func loadBackup(opts *globalOptions) (*hosts.Inventory, []*hosts.Host, *hosts.Ba
 }
 
 func backupRun(ctx context.Context, io *IOStreams, opts *globalOptions, only string) error {
-	_, selected, cfg, err := loadBackup(opts)
+	inv, selected, cfg, err := loadBackup(io, opts)
 	if err != nil {
 		return err
 	}
@@ -100,7 +99,7 @@ func backupRun(ctx context.Context, io *IOStreams, opts *globalOptions, only str
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return withHint{fmt.Errorf("backup dir: %w", err), "create it, or set [backup] dir to a writable directory"}
 	}
-	return runOn(ctx, io, opts, list, t, backupView)
+	return runOn(ctx, io, opts, inv, list, t, backupView)
 }
 
 func declarationNames(cfg *hosts.Backup) []string {
@@ -147,27 +146,6 @@ func dumpSecrets(cfg *hosts.Backup, only string, list []*hosts.Host) (map[string
 		out[d.Name] = []byte(strings.TrimRight(string(secret), "\r\n"))
 	}
 	return out, nil
-}
-
-// runOn is runTask for a host list the command chose itself.
-func runOn(ctx context.Context, io *IOStreams, opts *globalOptions, list []*hosts.Host, task tasks.Task, v view) error {
-	pool := connect.NewPool()
-	defer pool.Close()
-	p := newPrinter(io, opts, task.Name(), v)
-	runner := &tasks.Runner{Forks: opts.Forks, Timeout: opts.Timeout, Dialer: pool}
-	start := time.Now()
-	results := runner.Run(ctx, list, task, p.hostDone)
-	sum := summarize(results, time.Since(start))
-	if err := p.finish(results, sum); err != nil {
-		return err
-	}
-	if ctx.Err() != nil {
-		return exitError{ExitInterrupted}
-	}
-	if code := sum.exitCode(); code != ExitOK {
-		return exitError{code}
-	}
-	return nil
 }
 
 var backupView = view{

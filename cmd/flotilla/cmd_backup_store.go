@@ -76,7 +76,7 @@ func newBackupListCmd(io *IOStreams, opts *globalOptions) *cobra.Command {
 		Short: "List the stored sets: hosts, sets, sizes, age",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			inv, _, cfg, err := loadBackup(opts)
+			inv, _, cfg, err := loadBackup(io, opts)
 			if err != nil {
 				return err
 			}
@@ -154,7 +154,7 @@ arguments), decrypts it when the set is encrypted and an identity is given,
 decompresses it, walks every tar, and compares sizes, entry counts and
 checksums with MANIFEST.json. It exits 1 naming each damaged file.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			inv, _, cfg, err := loadBackup(opts)
+			inv, _, cfg, err := loadBackup(io, opts)
 			if err != nil {
 				return err
 			}
@@ -270,7 +270,7 @@ removed. Partial sets (unfinished or failed backups) are not counted and are
 left alone, unless --partials-older-than says when they are stale.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			inv, _, cfg, err := loadBackup(opts)
+			inv, _, cfg, err := loadBackup(io, opts)
 			if err != nil {
 				return err
 			}

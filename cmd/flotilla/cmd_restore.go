@@ -34,11 +34,11 @@ func exactArgs(n int) cobra.PositionalArgs {
 
 // restoreTarget resolves HOST SET KIND NAME to the host, the set, its
 // manifest and the item, before anything connects.
-func restoreTarget(opts *globalOptions, hostName, setName string, kind backup.Kind, name string) (*hosts.Inventory, *hosts.Host, backup.SetInfo, *backup.Manifest, backup.Item, error) {
+func restoreTarget(io *IOStreams, opts *globalOptions, hostName, setName string, kind backup.Kind, name string) (*hosts.Inventory, *hosts.Host, backup.SetInfo, *backup.Manifest, backup.Item, error) {
 	fail := func(err error) (*hosts.Inventory, *hosts.Host, backup.SetInfo, *backup.Manifest, backup.Item, error) {
 		return nil, nil, backup.SetInfo{}, nil, backup.Item{}, err
 	}
-	inv, _, cfg, err := loadBackup(opts)
+	inv, _, cfg, err := loadBackup(io, opts)
 	if err != nil {
 		return fail(err)
 	}
@@ -83,7 +83,7 @@ missing. A volume that already holds files is refused unless --force is given;
 with --force, files not in the backup stay.`,
 		Args: exactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, h, si, m, it, err := restoreTarget(opts, args[0], args[1], backup.KindVolume, args[2])
+			inv, h, si, m, it, err := restoreTarget(io, opts, args[0], args[1], backup.KindVolume, args[2])
 			if err != nil {
 				return err
 			}
@@ -100,7 +100,7 @@ with --force, files not in the backup stay.`,
 			}
 			noDefaultTimeout(cmd, opts)
 			t := &tasks.RestoreVolume{Set: si, Manifest: m, Item: it, Target: target, Force: force, Identities: ids}
-			return runOn(cmd.Context(), io, opts, []*hosts.Host{h}, t, restoreView)
+			return runOn(cmd.Context(), io, opts, inv, []*hosts.Host{h}, t, restoreView)
 		},
 	}
 	cmd.Flags().StringVar(&to, "to", "", "restore into this volume instead of NAME")
@@ -119,7 +119,7 @@ container (by name or compose service) on HOST, with the stored dump on its
 standard input. A non-zero exit status is a failure that shows its stderr.`,
 		Args: exactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			inv, h, si, m, it, err := restoreTarget(opts, args[0], args[1], backup.KindDump, args[2])
+			inv, h, si, m, it, err := restoreTarget(io, opts, args[0], args[1], backup.KindDump, args[2])
 			if err != nil {
 				return err
 			}
@@ -142,7 +142,7 @@ standard input. A non-zero exit status is a failure that shows its stderr.`,
 			}
 			noDefaultTimeout(cmd, opts)
 			t := &tasks.RestoreDump{Set: si, Manifest: m, Item: it, Decl: *decl, Identities: ids}
-			return runOn(cmd.Context(), io, opts, []*hosts.Host{h}, t, restoreView)
+			return runOn(cmd.Context(), io, opts, inv, []*hosts.Host{h}, t, restoreView)
 		},
 	}
 	cmd.Flags().StringVar(&identity, "identity", "", "age identity file for an encrypted set (env "+identityEnv+")")

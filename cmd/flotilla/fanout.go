@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"flotilla/connect"
+	"flotilla/hosts"
 	"flotilla/tasks"
 )
 
@@ -18,6 +19,12 @@ func runTask(ctx context.Context, io *IOStreams, opts *globalOptions, task tasks
 	if err != nil {
 		return err
 	}
+	return runOn(ctx, io, opts, inv, selected, task, v)
+}
+
+// runOn is runTask on a host list the command chose itself (inv is where
+// jump hosts are looked up).
+func runOn(ctx context.Context, io *IOStreams, opts *globalOptions, inv *hosts.Inventory, selected []*hosts.Host, task tasks.Task, v view) error {
 	pool := connect.NewPool(connect.WithInventory(inv))
 	defer pool.Close()
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 )
 
@@ -21,6 +22,16 @@ type ContainerSpec struct {
 	// Exited runs Cmd to its end (give one that exits, such as ["true"]);
 	// otherwise the container is left running.
 	Exited bool
+	// Volumes mounts named volumes: volume name -> path in the container.
+	Volumes map[string]string
+}
+
+func (spec ContainerSpec) mounts() []mount.Mount {
+	var mounts []mount.Mount
+	for vol, target := range spec.Volumes {
+		mounts = append(mounts, mount.Mount{Type: mount.TypeVolume, Source: vol, Target: target})
+	}
+	return mounts
 }
 
 // ComposeLabels are the labels docker compose puts on a service's container.
@@ -48,7 +59,7 @@ func (e *Engine) RunContainer(ctx context.Context, spec ContainerSpec) (string, 
 	created, err := c.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Name:       spec.Name,
 		Config:     &container.Config{Image: spec.Image, Cmd: cmd, Env: spec.Env, Labels: spec.Labels},
-		HostConfig: &container.HostConfig{NetworkMode: "none"},
+		HostConfig: &container.HostConfig{NetworkMode: "none", Mounts: spec.mounts()},
 	})
 	if err != nil {
 		return "", fmt.Errorf("engine %s: create %s: %w", e.Name, spec.Name, err)

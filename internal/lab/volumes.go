@@ -8,32 +8,21 @@ import (
 
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 )
 
-// ContainerSpec is a lab container: the lab busybox image, network mode
-// none, named volumes mounted at the given paths.
-type ContainerSpec struct {
-	Name    string
-	Cmd     []string
-	Env     []string
-	Labels  map[string]string
-	Volumes map[string]string // volume name -> mount path
-}
-
 func (l *Lab) createContainer(ctx context.Context, c *client.Client, spec ContainerSpec) (string, error) {
-	var mounts []mount.Mount
-	for vol, target := range spec.Volumes {
-		mounts = append(mounts, mount.Mount{Type: mount.TypeVolume, Source: vol, Target: target})
+	image := spec.Image
+	if image == "" {
+		image = l.Image(ImageBusybox)
 	}
 	res, err := c.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Name: spec.Name,
 		Config: &container.Config{
-			Image: l.Image(ImageBusybox), Cmd: spec.Cmd, Env: spec.Env, Labels: spec.Labels,
+			Image: image, Cmd: spec.Cmd, Env: spec.Env, Labels: spec.Labels,
 			NetworkDisabled: true,
 		},
-		HostConfig: &container.HostConfig{NetworkMode: "none", Mounts: mounts},
+		HostConfig: &container.HostConfig{NetworkMode: "none", Mounts: spec.mounts()},
 	})
 	if err != nil {
 		return "", err
