@@ -12,15 +12,20 @@ import (
 
 func newImagesCmd(io *IOStreams, opts *globalOptions) *cobra.Command {
 	t := tasks.Images{}
+	var od outdatedOptions
 	cmd := &cobra.Command{
 		Use:   "images",
 		Short: "List the images on every host",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if od.wanted() {
+				return runOutdated(cmd.Context(), io, opts, od)
+			}
 			return runTask(cmd.Context(), io, opts, t, imagesView)
 		},
 	}
 	cmd.Flags().BoolVarP(&t.All, "all", "a", false, "show dangling (untagged) images too")
+	od.addFlags(cmd)
 	return cmd
 }
 
