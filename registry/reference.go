@@ -19,7 +19,7 @@ func ParseRef(s string) (Ref, error) {
 	named, err := reference.ParseNormalizedNamed(s)
 	if err != nil {
 		msg := err.Error()
-		if strings.Contains(msg, "must be lowercase") || s != strings.ToLower(s) {
+		if _, lerr := reference.ParseNormalizedNamed(strings.ToLower(s)); lerr == nil && s != strings.ToLower(s) {
 			msg = "repository names must be lowercase"
 		}
 		return Ref{}, fmt.Errorf("invalid image reference %q: %s", s, msg)
