@@ -135,7 +135,10 @@ func (f *Fanout) Run(ctx context.Context, src io.Reader) (int64, error) {
 			total += int64(n)
 			live := f.send(ctx, buf[:n])
 			if live == 0 {
-				srcErr = errors.New("every target left the fan-out")
+				srcErr = ctx.Err()
+				if srcErr == nil {
+					srcErr = errors.New("every target left the relay")
+				}
 				break
 			}
 		}
