@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -82,7 +83,9 @@ func (c *Client) Head(ctx context.Context, ref Ref) (*v1.Descriptor, error) {
 			return nil, err
 		}
 		// The look-up is shared: no single host's deadline may cancel it.
-		d, err := c.puller.Head(context.WithoutCancel(ctx), nref)
+		bg, cancel := detached(ctx)
+		defer cancel()
+		d, err := c.puller.Head(bg, nref)
 		if err != nil {
 			return nil, Reason(err)
 		}
@@ -103,7 +106,8 @@ func (c *Client) ConfigLabels(ctx context.Context, ref Ref, platform string) (ma
 		if err != nil {
 			return nil, err
 		}
-		bg := context.WithoutCancel(ctx)
+		bg, cancel := detached(ctx)
+		defer cancel()
 		desc, err := c.puller.Get(bg, nref)
 		if err != nil {
 			return nil, Reason(err)
@@ -136,6 +140,13 @@ func (c *Client) ConfigLabels(ctx context.Context, ref Ref, platform string) (ma
 	}
 	labels, _ := v.(map[string]string)
 	return labels, nil
+}
+
+// lookupTimeout bounds one shared look-up, which no caller's context cancels.
+const lookupTimeout = 2 * time.Minute
+
+func detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), lookupTimeout)
 }
 
 func imageForPlatform(idx v1.ImageIndex, p v1.Platform) (v1.Image, error) {

@@ -182,6 +182,17 @@ func TestLabRegistry(t *testing.T) {
 				t.Errorf("%s: %s %q, want failed with the registry's unauthorized", h.Host, h.Status, h.Error)
 			}
 		}
+		// The admin's look-ups use the same credentials: the tag is unknown, with why.
+		out, _, _ = run(t, "-i", inv, "-o", "json", "images", "--outdated")
+		var od outdatedDoc
+		json.Unmarshal([]byte(out), &od)
+		for _, h := range od.Hosts {
+			for _, im := range h.Data {
+				if im.Ref == app && (im.Status != "unknown" || !strings.Contains(im.Reason, "unauthorized")) {
+					t.Errorf("%s: %s is %s (%q), want unknown: unauthorized", h.Host, app, im.Status, im.Reason)
+				}
+			}
+		}
 		// Table output carries the reason too.
 		out, _, _ = run(t, "-i", inv, "-l", "host1", "pull", app)
 		if !strings.Contains(out, "unauthorized") {
