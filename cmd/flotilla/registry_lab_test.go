@@ -262,8 +262,17 @@ func TestLabRegistry(t *testing.T) {
 			t.Errorf("table lacks the outdated rows:\n%s", tableOut)
 		}
 
-		if _, errOut, code := run(t, "-i", inv, "pull", app); code != ExitOK {
-			t.Fatalf("pull: exit %d %s", code, errOut)
+		// On a terminal, stderr shows each host's layers as they land.
+		var pout, perr bytes.Buffer
+		tio := &IOStreams{In: strings.NewReader(""), Out: &pout, ErrOut: &perr, ErrIsTerminal: true, TermWidth: 80}
+		if code := run0(tio, "-i", inv, "pull", app); code != ExitOK {
+			t.Fatalf("pull: exit %d %s", code, perr.String())
+		}
+		outputs.WriteString(pout.String() + perr.String())
+		for _, h := range []string{"host2", "host3"} {
+			if want := "flotilla: " + h + ": " + app + ": 1/1 layers"; !strings.Contains(perr.String(), want) {
+				t.Errorf("terminal progress lacks %q:\n%s", want, perr.String())
+			}
 		}
 		out, _, _ = run(t, "-i", inv, "-o", "json", "images", "--outdated")
 		json.Unmarshal([]byte(out), &doc)

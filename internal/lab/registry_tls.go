@@ -207,6 +207,7 @@ func (r *AuthRegistry) Stop() error {
 	if r.certsDir != "" {
 		errs = append(errs, os.RemoveAll(r.certsDir))
 		r.certsDir = ""
+		_ = os.Remove(DockerCertsDir) // only when empty: leave the machine as found
 	}
 	return errors.Join(errs...)
 }
