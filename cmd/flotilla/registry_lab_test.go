@@ -418,6 +418,26 @@ func TestLabRegistry(t *testing.T) {
 		}
 	})
 
+	t.Run("relay goes on without an unreachable target", func(t *testing.T) {
+		tool := l.Image(lab.ImageTool) // only on host1's engine
+		if err := l.Hosts[2].Stop(); err != nil {
+			t.Fatal(err)
+		}
+		defer l.Hosts[2].Start()
+		out, errOut, code := run(t, "-i", inv, "-o", "json", "pull", "--relay", tool)
+		if code != ExitUnreachable {
+			t.Fatalf("exit %d, want %d\n%s\n%s", code, ExitUnreachable, out, errOut)
+		}
+		var doc pullDoc
+		json.Unmarshal([]byte(out), &doc)
+		if len(doc.Hosts) != 3 || doc.Hosts[1].Status != "ok" || doc.Hosts[2].Status != "unreachable" {
+			t.Fatalf("want host2 ok and host3 unreachable:\n%s", out)
+		}
+		if src, got := doc.Hosts[0].Data[0].ID, doc.Hosts[1].Data[0]; got.ID != src || got.Via != "host1" || !got.Changed {
+			t.Errorf("host2: %+v, want id %s via host1", got, src)
+		}
+	})
+
 	t.Run("the password appears in no output or log", func(t *testing.T) {
 		secrets := []string{reg.Password, wrongPassword,
 			base64.StdEncoding.EncodeToString([]byte(reg.User + ":" + reg.Password))}
