@@ -15,6 +15,7 @@ import (
 func newImagesCmd(io *IOStreams, opts *globalOptions) *cobra.Command {
 	t := tasks.Images{}
 	var by string
+	var od outdatedOptions
 	cmd := &cobra.Command{
 		Use:   "images [-a] [--filter REF]... [--by image]",
 		Short: "List the images on every host, or each image across the fleet",
@@ -26,6 +27,9 @@ func newImagesCmd(io *IOStreams, opts *globalOptions) *cobra.Command {
 				if err := tasks.CheckRefGlob(f); err != nil {
 					return usageError{withHint{err, "--filter takes a glob on repository:tag, e.g. 'nginx:*' or '*/app:1'"}}
 				}
+			}
+			if od.wanted() {
+				return runOutdated(cmd.Context(), io, opts, od)
 			}
 			v := imagesView
 			switch by {
@@ -41,6 +45,7 @@ func newImagesCmd(io *IOStreams, opts *globalOptions) *cobra.Command {
 	cmd.Flags().BoolVarP(&t.All, "all", "a", false, "show dangling (untagged) images too")
 	cmd.Flags().StringArrayVar(&t.Filters, "filter", nil, "only images whose repository:tag matches this glob (repeatable; '*' spans '/')")
 	cmd.Flags().StringVar(&by, "by", "", "fleet view: 'image' lists each image with the hosts holding it and id drift")
+	od.addFlags(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("by", cobra.FixedCompletions([]string{"image"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }

@@ -25,6 +25,15 @@ func runTask(ctx context.Context, io *IOStreams, opts *globalOptions, task tasks
 // runOn is runTask on a host list the command chose itself (inv is where
 // jump hosts are looked up).
 func runOn(ctx context.Context, io *IOStreams, opts *globalOptions, inv *hosts.Inventory, selected []*hosts.Host, task tasks.Task, v view) error {
+	return runWith(ctx, io, opts, inv, selected, task, v, (*tasks.Runner).Run)
+}
+
+// fanOut is how a runner spreads a task over hosts: Runner.Run, or another
+// shape such as Runner.Relay.
+type fanOut func(r *tasks.Runner, ctx context.Context, list []*hosts.Host, task tasks.Task, report func(tasks.Result)) []tasks.Result
+
+// runWith is runOn with the fan-out chosen by the command.
+func runWith(ctx context.Context, io *IOStreams, opts *globalOptions, inv *hosts.Inventory, selected []*hosts.Host, task tasks.Task, v view, fan fanOut) error {
 	pool := connect.NewPool(connect.WithInventory(inv))
 	defer pool.Close()
 
@@ -33,7 +42,7 @@ func runOn(ctx context.Context, io *IOStreams, opts *globalOptions, inv *hosts.I
 	opts.logger.Debug("run started", "command", task.Name(), "hosts", len(selected), "forks", opts.Forks, "timeout", opts.Timeout.String())
 	start := time.Now()
 	p.start(len(selected))
-	results := runner.Run(ctx, selected, task, p.hostDone)
+	results := fan(runner, ctx, selected, task, p.hostDone)
 	sum := summarize(results, time.Since(start))
 	sum.ExitCode = sum.exitCode()
 	if ctx.Err() != nil {
