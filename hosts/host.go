@@ -21,7 +21,7 @@ type Host struct {
 
 	// ProxyJump is ~/.ssh/config's ProxyJump for this host when it is not
 	// the name of an inventory host (then it is Jump instead), e.g.
-	// "admin@gw.example.com:2222". Only the openssh transport can use it.
+	// "admin@gw.example.com:2222". Both transports hop through it.
 	ProxyJump string `json:"proxy_jump,omitempty"`
 }
 

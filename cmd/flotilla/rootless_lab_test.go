@@ -370,14 +370,9 @@ func TestRootlessLab(t *testing.T) {
 
 	t.Run("check finds the rootless socket by itself", func(t *testing.T) {
 		out, errOut, code := flotilla(t, "-i", inv, "-l", "ready-discover", "-o", "json", "check")
-		if code == ExitUnreachable && strings.Contains(out, connectDefaultSocketHint) {
-			t.Skip("socket discovery (/run/user/UID/docker.sock) is not in connect/ on this branch yet")
-		}
-		if code != ExitOK || !strings.Contains(out, `"socket": "`+engine.Socket+`"`) || !strings.Contains(out, `"rootless": true`) {
+		if code != ExitOK || !strings.Contains(out, `"socket": "`+engine.Socket+`"`) ||
+			!strings.Contains(out, `"socket_discovered": true`) || !strings.Contains(out, `"rootless": true`) {
 			t.Errorf("exit %d, want the rootless socket found and reported:\n%s\n%s", code, out, errOut)
 		}
 	})
 }
-
-// connectDefaultSocketHint is how a check without socket discovery fails.
-const connectDefaultSocketHint = "nothing listens on /var/run/docker.sock"
