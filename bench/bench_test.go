@@ -156,7 +156,9 @@ func TestRunAlternates(t *testing.T) {
 		Name:    "fake",
 		Subject: Variant{Tool: "a", Cmd: step("a"), Prepare: func(context.Context) error { prepared++; return nil }},
 		Refs:    []Variant{{Tool: "b", Cmd: step("b"), Target: 1e9}},
-		Metrics: func(r *CaseResult) []Metric { return []Metric{{Name: "samples", Value: float64(len(r.Subject.Samples))}} },
+		Metrics: func(r *CaseResult) []Metric {
+			return []Metric{{Name: "samples", Value: float64(len(r.Subject.Samples))}}
+		},
 	}
 	r, err := Run(context.Background(), c, Options{Warmup: 1, Runs: 2})
 	if err != nil {
