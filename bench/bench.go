@@ -20,6 +20,9 @@ type Variant struct {
 	// Prepare runs before each sample, untimed (e.g. remove the pulled image).
 	Prepare func(ctx context.Context) error
 	Cmd     Command
+	// NoWarmup leaves the tool out of the warm-up rounds: for references
+	// that take minutes at N=200 and whose binaries earlier cases warmed.
+	NoWarmup bool
 	// Target is the goal for flotilla's wall time divided by this
 	// reference's ("ratio <= Target"); 0 means none. Unused on the subject.
 	Target float64
@@ -70,6 +73,9 @@ func Run(ctx context.Context, c Case, opt Options) (*CaseResult, error) {
 	samples := make([][]Sample, len(variants))
 	for round := 0; round < opt.Warmup+opt.Runs; round++ {
 		for i, v := range variants {
+			if round < opt.Warmup && v.NoWarmup {
+				continue
+			}
 			if v.Prepare != nil {
 				if err := v.Prepare(ctx); err != nil {
 					return nil, fmt.Errorf("%s: %s: prepare: %w", c.Name, v.Tool, err)

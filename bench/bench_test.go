@@ -171,6 +171,19 @@ func TestRunAlternates(t *testing.T) {
 	if prepared != 3 {
 		t.Errorf("prepare ran %d times, want 3", prepared)
 	}
+	// A NoWarmup reference runs only in the measured rounds.
+	_ = os.Remove(logf)
+	c.Refs[0].NoWarmup = true
+	if _, err := Run(context.Background(), c, Options{Warmup: 1, Runs: 2}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = os.ReadFile(logf)
+	if got := strings.Fields(string(b)); strings.Join(got, "") != "aabab" {
+		t.Errorf("run order with NoWarmup %v, want a a b a b", got)
+	}
+	if prepared != 6 {
+		t.Errorf("prepare ran %d times, want 3", prepared)
+	}
 	if len(r.Subject.Samples) != 2 || len(r.Refs[0].Samples) != 2 || r.Metrics[0].Value != 2 {
 		t.Errorf("want 2 measured samples each (warm-up dropped), got %d, %d", len(r.Subject.Samples), len(r.Refs[0].Samples))
 	}

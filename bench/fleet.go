@@ -68,10 +68,10 @@ func fleetCase(e *Env, command string, n, forks int) (Case, error) {
 		Group: command, Name: fmt.Sprintf("%s N=%d forks=%d", command, n, forks), N: n, Forks: forks,
 		Subject: Variant{Tool: "flotilla", Cmd: Command{Argv: []string{e.Flotilla, "-i", inv, "-f", p, command}}},
 		Refs: []Variant{
-			{Tool: "docker CLI", Target: targetVsDocker, Cmd: Command{
+			{Tool: "docker CLI", Target: targetVsDocker, NoWarmup: true, Cmd: Command{
 				Argv:  append([]string{"xargs", "-P", p, "-I{}", e.Docker, "-H", "{}"}, dockerArgs...),
 				Stdin: dockerURLs.String(), Env: e.refEnv()}},
-			{Tool: "ssh true", Target: targetVsSSH, Cmd: Command{
+			{Tool: "ssh true", Target: targetVsSSH, NoWarmup: true, Cmd: Command{
 				Argv:  []string{"xargs", "-P", p, "-I{}", "ssh", "-F", e.Lab.SSHConfig, "{}", "true"},
 				Stdin: names.String()}},
 			{Tool: "minimal", Target: minTarget, Cmd: Command{

@@ -44,7 +44,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	hostsFlag := fl.String("hosts", "10,50,200", "host counts for check and images")
 	runs := fl.Int("runs", 5, "measured runs of each tool per case")
 	warmup := fl.Int("warmup", 1, "unmeasured runs of each tool per case first")
-	casesFlag := fl.String("cases", "check,images,per-host,pull,backup", "cases to run")
+	casesFlag := fl.String("cases", "per-host,check,images,pull,backup", "cases to run, in this order")
 	backupFlag := fl.String("backup-mib", "256,1024", "volume sizes for the backup case, MiB")
 	out := fl.String("out", "bench/results", "directory for the JSON result")
 	verbose := fl.Bool("v", false, "log every sample to stderr")
@@ -141,6 +141,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				return err
 			}
 			report.Results = append(report.Results, r)
+			// Written after every case: a long run cut short keeps what it measured.
+			report.Duration = time.Since(started).Seconds()
+			if _, err := bench.WriteReport(*out, report); err != nil {
+				return err
+			}
 		}
 	}
 	report.Results = append(report.Results, bench.Scaling(report.Results)...)
