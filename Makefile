@@ -51,6 +51,7 @@ BENCH_FLAGS ?=
 bench: build
 	$(GO) build -o bin/bench-minimal ./bench/minimal
 	$(GO) build -o bin/flotilla-bench ./bench/cmd/flotilla-bench
+	$(GO) build -o bin/flotilla-profile ./bench/cmd/flotilla-profile
 	bin/flotilla-bench -flotilla bin/flotilla -minimal bin/bench-minimal -out bench/results $(BENCH_FLAGS)
 
 clean:
