@@ -3,7 +3,7 @@
 // flotilla/bench), prints one table and writes it as JSON under
 // bench/results/.
 //
-//	flotilla-bench -flotilla bin/flotilla -minimal bin/bench-minimal [-hosts 10,50,200] [-runs 5] [-warmup 1]
+//	flotilla-bench -flotilla bin/flotilla -minimal bin/bench-minimal [-hosts 10,50,200] [-runs 3] [-warmup 1]
 //	               [-cases check,images,per-host,pull,backup] [-backup-mib 256,1024] [-out bench/results]
 package main
 
@@ -42,7 +42,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	flotilla := fl.String("flotilla", "bin/flotilla", "the flotilla binary to measure")
 	minimal := fl.String("minimal", "bin/bench-minimal", "the minimal x/crypto/ssh program (bench/minimal)")
 	hostsFlag := fl.String("hosts", "10,50,200", "host counts for check and images")
-	runs := fl.Int("runs", 5, "measured runs of each tool per case")
+	runs := fl.Int("runs", 3, "measured runs of each tool per case")
 	warmup := fl.Int("warmup", 1, "unmeasured runs of each tool per case first")
 	casesFlag := fl.String("cases", "per-host,check,images,pull,backup", "cases to run, in this order")
 	backupFlag := fl.String("backup-mib", "256,1024", "volume sizes for the backup case, MiB")
