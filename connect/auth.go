@@ -17,7 +17,7 @@ import (
 // skipped with a recorded reason, never prompted for: flotilla runs under cron.
 // The returned notes explain keys that were skipped; they are added to an
 // authentication failure so the admin sees why a key was not offered.
-func authMethods(ag agent.ExtendedAgent, identityFile string) (methods []ssh.AuthMethod, notes []error, err error) {
+func authMethods(ag agent.ExtendedAgent, identityFile string, load func(path string) (ssh.Signer, error)) (methods []ssh.AuthMethod, notes []error, err error) {
 	if ag != nil {
 		methods = append(methods, ssh.PublicKeysCallback(ag.Signers))
 	}
@@ -28,7 +28,7 @@ func authMethods(ag agent.ExtendedAgent, identityFile string) (methods []ssh.Aut
 	}
 	var signers []ssh.Signer
 	for _, f := range files {
-		s, err := loadSigner(f)
+		s, err := load(f)
 		if err != nil {
 			if explicit || !errors.Is(err, os.ErrNotExist) {
 				notes = append(notes, err)

@@ -24,6 +24,8 @@ type Pool struct {
 	keepaliveInterval time.Duration
 	keepaliveMissed   int
 
+	cache *runCache // known_hosts and identity files, read once per run
+
 	agentOnce   sync.Once
 	agent       agent.ExtendedAgent
 	agentCloser io.Closer
@@ -54,7 +56,7 @@ func WithKeepalive(interval time.Duration, missed int) Option {
 
 // NewPool returns an empty pool; Close it at the end of the run.
 func NewPool(opts ...Option) *Pool {
-	p := &Pool{conns: map[string]*poolEntry{}, keepaliveInterval: DefaultKeepaliveInterval, keepaliveMissed: DefaultKeepaliveMissed}
+	p := &Pool{conns: map[string]*poolEntry{}, cache: newRunCache(), keepaliveInterval: DefaultKeepaliveInterval, keepaliveMissed: DefaultKeepaliveMissed}
 	for _, o := range opts {
 		o(p)
 	}
@@ -135,10 +137,10 @@ func (p *Pool) dialSSH(ctx context.Context, h *hosts.Host) (*sshLink, time.Durat
 			Hint: "check jump in the inventory and ProxyJump in ~/.ssh/config"}
 	}
 	auth := func(hp hop) ([]ssh.AuthMethod, []error, error) {
-		return authMethods(p.sharedAgent(), hp.identityFile)
+		return authMethods(p.sharedAgent(), hp.identityFile, p.cache.signer)
 	}
 	start := time.Now()
-	target, jumps, err := dialRoute(ctx, hops, auth)
+	target, jumps, err := dialRoute(ctx, hops, auth, p.cache.hostKey)
 	if err != nil {
 		return nil, 0, err
 	}

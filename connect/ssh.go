@@ -18,7 +18,10 @@ type authFunc func(hop) ([]ssh.AuthMethod, []error, error)
 // dialRoute opens SSH to every hop in turn, each through the previous
 // one's connection, and returns the last client and the jump clients
 // (nearest the admin first) that carry it.
-func dialRoute(ctx context.Context, hops []hop, auth authFunc) (target *ssh.Client, jumps []*ssh.Client, err error) {
+// hostKeys gives the host key callback for a known_hosts file and policy.
+type hostKeysFunc func(file, policy string) (ssh.HostKeyCallback, error)
+
+func dialRoute(ctx context.Context, hops []hop, auth authFunc, hostKeys hostKeysFunc) (target *ssh.Client, jumps []*ssh.Client, err error) {
 	var clients []*ssh.Client
 	closeAll := func() {
 		for i := len(clients) - 1; i >= 0; i-- {
@@ -30,7 +33,7 @@ func dialRoute(ctx context.Context, hops []hop, auth authFunc) (target *ssh.Clie
 		if i > 0 {
 			via = clients[i-1]
 		}
-		c, err := dialHop(ctx, hp, via, auth)
+		c, err := dialHop(ctx, hp, via, auth, hostKeys)
 		if err != nil {
 			closeAll()
 			if i < len(hops)-1 {
@@ -58,13 +61,13 @@ func viaJump(hp hop, err error) error {
 // runs the SSH handshake on it. ssh.Dial takes no context, so the handshake
 // runs under a deadline that also covers a server that accepts TCP and then
 // says nothing: when it passes, the connection is closed under the handshake.
-func dialHop(ctx context.Context, hp hop, via *ssh.Client, auth authFunc) (*ssh.Client, error) {
+func dialHop(ctx context.Context, hp hop, via *ssh.Client, auth authFunc, hostKeys hostKeysFunc) (*ssh.Client, error) {
 	methods, notes, err := auth(hp)
 	if err != nil {
 		setAddr(err, hp.addr)
 		return nil, err
 	}
-	hostKey, err := hostKeyCallback(hp.knownHosts, hp.hostKeyCheck)
+	hostKey, err := hostKeys(hp.knownHosts, hp.hostKeyCheck)
 	if err != nil {
 		return nil, &Error{Addr: hp.addr, Kind: ErrHostKeyUnknown, Err: err,
 			Hint: "set known_hosts in the inventory to a file that lists the host's key"}
