@@ -38,9 +38,12 @@ func newEngineClient(l socketDialer, socket string) (*client.Client, error) {
 	dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return l.DialSocket(ctx, socket)
 	}
-	// The host part of the URL is never resolved: the dialer replaces the network.
+	// A unix:// host (the remote socket's path; the dialer replaces the
+	// network) makes the client configure its transport as for a local
+	// socket: no gzip negotiation. With an http:// host, a volume archive
+	// streamed at 44 MB/s instead of 162 MB/s over the same SSH connection.
 	return client.New(
-		client.WithHost("http://docker.engine"),
+		client.WithHost("unix://"+socket),
 		client.WithDialContext(dial),
 		client.WithAPIVersionNegotiation(),
 	)

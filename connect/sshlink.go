@@ -23,7 +23,11 @@ type sshLink struct {
 }
 
 func (l *sshLink) DialSocket(ctx context.Context, path string) (net.Conn, error) {
-	return l.client.DialContext(ctx, "unix", path)
+	c, err := l.client.DialContext(ctx, "unix", path)
+	if err != nil {
+		return nil, err
+	}
+	return newBufferedConn(c), nil
 }
 
 func (l *sshLink) Run(ctx context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer) error {
