@@ -22,3 +22,13 @@ func newBufferedConn(c net.Conn) net.Conn {
 }
 
 func (b *bufferedConn) Read(p []byte) (int, error) { return b.r.Read(p) }
+
+// CloseWrite half-closes the stream, as the channel does: an exec's stdin
+// ends this way (a dump reads its password until EOF). Embedding net.Conn
+// alone would hide the channel's CloseWrite from the Engine client.
+func (b *bufferedConn) CloseWrite() error {
+	if cw, ok := b.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
