@@ -63,6 +63,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errors.New("-runs must be at least 1 and -warmup not negative")
 	}
 	want := strings.Split(*casesFlag, ",")
+	for _, name := range want { // before the lab starts: a typo costs nothing
+		if !slices.Contains([]string{"check", "images", "per-host", "pull", "backup"}, name) {
+			return fmt.Errorf("-cases: unknown case %q (expected check, images, per-host, pull, backup)", name)
+		}
+	}
 	for _, bin := range []*string{flotilla, minimal} {
 		if _, err := os.Stat(*bin); err != nil {
 			return fmt.Errorf("%w (make bench builds it)", err)
@@ -121,8 +126,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 					return []bench.Case{c}, err
 				})
 			}
-		default:
-			return fmt.Errorf("-cases: unknown case %q (expected check, images, per-host, pull, backup)", name)
 		}
 	}
 	opt := bench.Options{Warmup: *warmup, Runs: *runs}
