@@ -4,16 +4,16 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"strings"
 	"time"
 
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
+
+	"flotilla/internal/lab"
 )
 
 const (
@@ -84,7 +84,7 @@ func pushBigImage(ctx context.Context, e *Env, ref string) error {
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
-	err = drainJSONStream(rc)
+	err = lab.JSONStreamError(rc)
 	rc.Close()
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
@@ -113,24 +113,4 @@ func removeImage(ctx context.Context, e *Env, ref string) error {
 		}
 	}
 	return nil
-}
-
-func drainJSONStream(r io.Reader) error {
-	dec := json.NewDecoder(r)
-	for {
-		var m struct {
-			Error *struct {
-				Message string `json:"message"`
-			} `json:"errorDetail"`
-		}
-		if err := dec.Decode(&m); err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return err
-		}
-		if m.Error != nil {
-			return errors.New(m.Error.Message)
-		}
-	}
 }

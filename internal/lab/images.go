@@ -152,12 +152,12 @@ func importImage(ctx context.Context, c *client.Client, ref string, rootfs []byt
 		return err
 	}
 	defer rc.Close()
-	return jsonStreamError(rc)
+	return JSONStreamError(rc)
 }
 
-// jsonStreamError reads a JSON message stream to its end and returns the
-// first error it reports.
-func jsonStreamError(r io.Reader) error {
+// JSONStreamError reads an Engine JSON message stream (pull, push, load)
+// to its end and returns the first error it reports.
+func JSONStreamError(r io.Reader) error {
 	dec := json.NewDecoder(r)
 	for {
 		var m jsonstream.Message
