@@ -36,23 +36,7 @@ func startRegistry(ctx context.Context, dir string, detach bool) (string, *proc,
 		}
 		addr := fmt.Sprintf("127.0.0.1:%d", port)
 		cfgPath := filepath.Join(dir, "config.yml")
-		cfg := fmt.Sprintf(`version: 0.1
-log:
-  level: info
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: %s
-  delete:
-    enabled: true
-  maintenance:
-    uploadpurging:
-      enabled: false
-http:
-  addr: %s
-  secret: %s
-`, filepath.Join(dir, "data"), addr, randomHex(16))
+		cfg := registryConfig(filepath.Join(dir, "data"), addr, false, "")
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 			return "", nil, err
 		}
@@ -74,6 +58,29 @@ http:
 		}
 	}
 	return "", nil, lastErr
+}
+
+// registryConfig is a docker-registry config.yml storing under dataDir and
+// listening on addr; extraHTTP goes under http: (indented two spaces) and
+// may be followed by top-level sections such as auth.
+func registryConfig(dataDir, addr string, accessLog bool, extraHTTP string) string {
+	return fmt.Sprintf(`version: 0.1
+log:
+  level: info
+  accesslog:
+    disabled: %t
+storage:
+  filesystem:
+    rootdirectory: %s
+  delete:
+    enabled: true
+  maintenance:
+    uploadpurging:
+      enabled: false
+http:
+  addr: %s
+  secret: %s
+`, !accessLog, dataDir, addr, randomHex(16)) + extraHTTP
 }
 
 // waitRegistry waits (bounded) until GET /v2/ answers 200.

@@ -99,30 +99,14 @@ func (l *Lab) StartAuthRegistry(ctx context.Context) (*AuthRegistry, error) {
 		}
 		r.Addr = fmt.Sprintf("127.0.0.1:%d", port)
 		cfgPath := filepath.Join(dir, "config.yml")
-		cfg := fmt.Sprintf(`version: 0.1
-log:
-  level: info
-  accesslog:
-    disabled: false
-storage:
-  filesystem:
-    rootdirectory: %s
-  delete:
-    enabled: true
-  maintenance:
-    uploadpurging:
-      enabled: false
-http:
-  addr: %s
-  secret: %s
-  tls:
+		cfg := registryConfig(filepath.Join(dir, "data"), r.Addr, true, fmt.Sprintf(`  tls:
     certificate: %s
     key: %s
 auth:
   htpasswd:
     realm: flotilla-lab
     path: %s
-`, filepath.Join(dir, "data"), r.Addr, randomHex(16), certFile, keyFile, htpasswd)
+`, certFile, keyFile, htpasswd))
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 			return nil, err
 		}
